@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cairn {
+
+// A 128-bit RFC 9562 UUID, as two big-endian halves so that the byte order
+// of the text is the order of the value.
+struct Uuid {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+
+  auto operator<=>(const Uuid&) const = default;
+
+  // A new version-7 UUID: 48 bits of Unix milliseconds, then random bits.
+  // Thread-safe.
+  static Uuid NewV7();
+
+  // Parses the canonical 8-4-4-4-12 hex form, either case. Nothing else.
+  static std::optional<Uuid> Parse(std::string_view text);
+
+  // The canonical form in lower case, 36 characters.
+  std::string ToString() const;
+  // Writes the 36 characters at out. REQUIRES: out has room for 36.
+  void FormatTo(char* out) const;
+};
+
+}  // namespace cairn

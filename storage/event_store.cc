@@ -1,0 +1,376 @@
+#include "storage/event_store.h"
+
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "protocol/event_record.h"
+#include "protocol/names.h"
+#include "storage/internal/db.h"
+#include "storage/internal/keys.h"
+#include "storage/internal/rocksdb_status.h"
+#include "storage/internal/sequencer.h"
+#include "storage/internal/tenant_directory.h"
+
+namespace cairn::storage {
+
+bool EventFilter::Matches(std::string_view stream,
+                          std::string_view type) const {
+  const auto contains = [](const std::vector<std::string>& list,
+                           std::string_view v) {
+    return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+  };
+  return contains(types, type) && contains(streams, stream) &&
+         contains(categories, CategoryOf(stream));
+}
+
+namespace {
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class EventStoreImpl final : public EventStore {
+ public:
+  EventStoreImpl(const Options& options, std::unique_ptr<Db> db)
+      : options_(options),
+        db_(std::move(db)),
+        sequencer_(db_.get(), options_, &tenants_) {}
+
+  ~EventStoreImpl() override { Close(); }
+
+  Status Start() { return sequencer_.Start(); }
+
+  void Append(AppendRequest request, WriteCallback done) override {
+    Submit(std::move(request), std::move(done));
+  }
+  void Delete(DeleteRequest request, WriteCallback done) override {
+    Submit(std::move(request), std::move(done));
+  }
+  void SetMetadata(MetadataRequest request, WriteCallback done) override {
+    Submit(std::move(request), std::move(done));
+  }
+
+  Result<StreamPage> ReadStream(std::string_view tenant,
+                                std::string_view stream,
+                                const StreamReadOptions& options) override;
+  Result<LogPage> ReadLog(std::string_view tenant,
+                          const LogReadOptions& options) override;
+  Result<StreamInfo> GetStreamInfo(std::string_view tenant,
+                                   std::string_view stream) override;
+  Result<StreamListing> ListStreams(std::string_view tenant,
+                                    std::string_view prefix,
+                                    std::string_view after,
+                                    size_t limit) override;
+  GlobalPosition LogEnd(std::string_view tenant) override {
+    const auto* t = tenants_.Find(tenant);
+    return GlobalPosition(t ? t->log_end.load(std::memory_order_acquire) : 0);
+  }
+
+  void Close() override {
+    std::call_once(closed_, [this] {
+      sequencer_.Close();
+      if (options_.read_only) return;
+      // Memtables hold what durability kMemory never logged: flush them.
+      if (options_.durability == Durability::kMemory) {
+        db_->db()->Flush(rocksdb::FlushOptions()).PermitUncheckedError();
+      } else {
+        db_->db()->FlushWAL(/*sync=*/true).PermitUncheckedError();
+      }
+    });
+  }
+
+ private:
+  void Submit(Sequencer::Request request, WriteCallback done) {
+    if (options_.read_only) {
+      WriteOutcome out;
+      out.status = Status::Unavailable("the store is open read-only");
+      done(std::move(out));
+      return;
+    }
+    sequencer_.Submit(std::move(request), std::move(done));
+  }
+
+  // The stream's id and head as committed. NotFound for none.
+  struct Located {
+    TenantId tenant;
+    StreamId stream;
+    keys::StreamHead head;
+  };
+  Result<Located> Locate(std::string_view tenant, std::string_view stream);
+
+  // Events at the given positions, in the given order.
+  Status FetchEvents(TenantId tenant, const std::vector<uint64_t>& positions,
+                     std::vector<StoredEvent>* out);
+
+  const Options options_;
+  std::unique_ptr<Db> db_;
+  TenantDirectory tenants_;
+  Sequencer sequencer_;
+  std::once_flag closed_;
+};
+
+Result<EventStoreImpl::Located> EventStoreImpl::Locate(
+    std::string_view tenant, std::string_view stream) {
+  const auto* t = tenants_.Find(tenant);
+  if (t == nullptr) return Status::NotFound("no such stream");
+  rocksdb::ReadOptions ro;
+  std::string value;
+  auto s = db_->db()->Get(ro, db_->directory(),
+                          keys::StreamNameKey(t->id, stream), &value);
+  if (s.IsNotFound()) return Status::NotFound("no such stream");
+  if (!s.ok()) return FromRocksDb(s);
+  if (value.size() != 8) return Status::Corruption("bad stream id entry");
+  Located loc{t->id, StreamId(keys::GetBigEndian64(value.data())), {}};
+  s = db_->db()->Get(ro, db_->heads(), keys::HeadKey(loc.tenant, loc.stream),
+                     &value);
+  if (s.IsNotFound()) return Status::NotFound("no such stream");
+  if (!s.ok()) return FromRocksDb(s);
+  auto head = keys::DecodeStreamHead(value);
+  if (!head) return Status::Corruption("bad stream head");
+  loc.head = *head;
+  if (loc.head.tombstoned) {
+    return Status::StreamDeleted("stream " + std::string(stream) +
+                                 " is tombstoned");
+  }
+  return loc;
+}
+
+Status EventStoreImpl::FetchEvents(TenantId tenant,
+                                   const std::vector<uint64_t>& positions,
+                                   std::vector<StoredEvent>* out) {
+  if (positions.empty()) return Status::Ok();
+  std::vector<std::string> event_keys;
+  event_keys.reserve(positions.size());
+  for (uint64_t p : positions) {
+    event_keys.push_back(keys::EventKey(tenant, GlobalPosition(p)));
+  }
+  std::vector<rocksdb::Slice> slices(event_keys.begin(), event_keys.end());
+  std::vector<rocksdb::PinnableSlice> values(slices.size());
+  std::vector<rocksdb::Status> statuses(slices.size());
+  db_->db()->MultiGet(rocksdb::ReadOptions(), db_->events(), slices.size(),
+                      slices.data(), values.data(), statuses.data());
+  for (size_t i = 0; i < slices.size(); ++i) {
+    if (!statuses[i].ok()) {
+      // The index names an event the log lacks.
+      return statuses[i].IsNotFound()
+                 ? Status::Corruption("stream index points at a missing event")
+                 : FromRocksDb(statuses[i]);
+    }
+    StoredEvent ev{GlobalPosition(positions[i]), values[i].ToString()};
+    auto decoded = DecodeEventRecord(ev.record);
+    if (!decoded.has_value()) return decoded.error();
+    out->push_back(std::move(ev));
+  }
+  return Status::Ok();
+}
+
+Result<StreamPage> EventStoreImpl::ReadStream(
+    std::string_view tenant, std::string_view stream,
+    const StreamReadOptions& options) {
+  auto loc = Locate(tenant, stream);
+  if (!loc.has_value()) return loc.error();
+  const keys::StreamHead& head = loc->head;
+  if (head.deleted) return Status::NotFound("no such stream");
+
+  StreamPage page;
+  if (head.next_revision == head.first_revision || options.limit == 0) {
+    return page;
+  }
+  // The revisions a reader may see: after deletion and within maxCount.
+  uint64_t lo = head.first_revision;
+  const uint64_t hi = head.next_revision - 1;
+  if (head.metadata.max_count) {
+    const uint64_t keep = *head.metadata.max_count;
+    lo = std::max(lo, head.next_revision > keep ? head.next_revision - keep : 0);
+    if (keep == 0) return page;
+  }
+  const int64_t min_time_us =
+      head.metadata.max_age_seconds
+          ? NowMicros() - static_cast<int64_t>(*head.metadata.max_age_seconds *
+                                               1'000'000)
+          : INT64_MIN;
+
+  const bool forward = options.direction == Direction::kForward;
+  uint64_t from = options.from.value_or(forward ? lo : hi);
+  if (forward) {
+    from = std::max(from, lo);
+    if (from > hi) return page;
+  } else {
+    from = std::min(from, hi);
+    if (from < lo) return page;
+  }
+
+  // Positions from the stream index, then the records in one MultiGet.
+  rocksdb::ReadOptions ro;
+  const std::string lower =
+      keys::StreamIndexKey(loc->tenant, loc->stream, StreamRevision(lo));
+  const std::string upper =
+      keys::StreamIndexKey(loc->tenant, loc->stream, StreamRevision(hi + 1));
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  ro.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->db()->NewIterator(ro, db_->streams()));
+  std::vector<uint64_t> positions;
+  std::vector<uint64_t> revisions;
+  const std::string start =
+      keys::StreamIndexKey(loc->tenant, loc->stream, StreamRevision(from));
+  if (forward) {
+    it->Seek(start);
+  } else {
+    it->SeekForPrev(start);
+  }
+  for (; it->Valid() && positions.size() < options.limit;
+       forward ? it->Next() : it->Prev()) {
+    if (it->value().size() != 8) return Status::Corruption("bad index entry");
+    revisions.push_back(keys::StreamIndexKeyRevision(it->key().ToStringView())
+                            .value());
+    positions.push_back(keys::GetBigEndian64(it->value().data()));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status());
+  if (Status s = FetchEvents(loc->tenant, positions, &page.events); !s.ok()) {
+    return s;
+  }
+
+  // The next page starts after the last revision looked at, kept or not.
+  const std::optional<uint64_t> last_seen =
+      revisions.empty() ? std::nullopt : std::optional(revisions.back());
+
+  // maxAge: within a stream, commit times only grow, so the expired events
+  // are a prefix of it.
+  if (min_time_us != INT64_MIN) {
+    const auto expired = [&](const StoredEvent& e) {
+      return DecodeEventRecord(e.record)->time_us < min_time_us;
+    };
+    const size_t before = page.events.size();
+    std::erase_if(page.events, expired);
+    if (!forward && page.events.size() < before) return page;  // no older
+  }
+
+  if (last_seen) {
+    if (forward && *last_seen < hi) page.next = *last_seen + 1;
+    if (!forward && *last_seen > lo) page.next = *last_seen - 1;
+  }
+  return page;
+}
+
+Result<LogPage> EventStoreImpl::ReadLog(std::string_view tenant,
+                                        const LogReadOptions& options) {
+  LogPage page;
+  const auto* t = tenants_.Find(tenant);
+  if (t == nullptr || options.limit == 0) return page;
+  // Read no further than what was committed when the read began.
+  uint64_t end = t->log_end.load(std::memory_order_acquire);
+  if (options.until) end = std::min(end, *options.until);
+  if (options.from >= end) return page;
+
+  rocksdb::ReadOptions ro;
+  const std::string upper = keys::EventKey(t->id, GlobalPosition(end));
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->db()->NewIterator(ro, db_->events()));
+  const bool filtered = !options.filter.empty();
+  size_t scanned = 0;
+  for (it->Seek(keys::EventKey(t->id, GlobalPosition(options.from)));
+       it->Valid(); it->Next()) {
+    const GlobalPosition position =
+        keys::EventKeyPosition(it->key().ToStringView());
+    if (page.events.size() == options.limit ||
+        (filtered && scanned == options.max_scan)) {
+      page.next = position.value();
+      return page;
+    }
+    ++scanned;
+    StoredEvent ev{position, it->value().ToString()};
+    auto decoded = DecodeEventRecord(ev.record);
+    if (!decoded.has_value()) return decoded.error();
+    if (filtered && !options.filter.Matches(decoded->stream, decoded->type)) {
+      continue;
+    }
+    page.events.push_back(std::move(ev));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status());
+  return page;
+}
+
+Result<StreamInfo> EventStoreImpl::GetStreamInfo(std::string_view tenant,
+                                                 std::string_view stream) {
+  auto loc = Locate(tenant, stream);
+  if (!loc.has_value()) return loc.error();
+  const keys::StreamHead& h = loc->head;
+  StreamInfo info;
+  info.stream = std::string(stream);
+  if (h.has_events()) {
+    info.last_revision = StreamRevision(h.next_revision - 1);
+    info.last_position = h.last_position;
+  }
+  info.created_us = h.created_us;
+  info.deleted = h.deleted;
+  info.metadata = h.metadata;
+  return info;
+}
+
+Result<StreamListing> EventStoreImpl::ListStreams(std::string_view tenant,
+                                                  std::string_view prefix,
+                                                  std::string_view after,
+                                                  size_t limit) {
+  StreamListing listing;
+  const auto* t = tenants_.Find(tenant);
+  if (t == nullptr || limit == 0) return listing;
+  const std::string key_prefix = keys::StreamNameKey(t->id, prefix);
+  std::string start = key_prefix;
+  if (!after.empty()) {
+    // Strictly after the cursor: the smallest key greater than it.
+    std::string past = keys::StreamNameKey(t->id, after);
+    past.push_back('\0');
+    start = std::max(start, past);
+  }
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->db()->NewIterator(ro, db_->directory()));
+  std::string value;
+  for (it->Seek(start); it->Valid() && it->key().starts_with(key_prefix);
+       it->Next()) {
+    if (it->value().size() != 8) return Status::Corruption("bad stream entry");
+    const StreamId id(keys::GetBigEndian64(it->value().data()));
+    auto s = db_->db()->Get(ro, db_->heads(), keys::HeadKey(t->id, id), &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return FromRocksDb(s);
+    auto head = keys::DecodeStreamHead(value);
+    if (!head) return Status::Corruption("bad stream head");
+    if (head->deleted || !head->has_events()) continue;
+    std::string name = it->key().ToString().substr(keys::kStreamNameKeyPrefixBytes);
+    if (listing.streams.size() == limit) {
+      listing.next = listing.streams.back().stream;
+      return listing;
+    }
+    StreamInfo info;
+    info.stream = std::move(name);
+    info.last_revision = StreamRevision(head->next_revision - 1);
+    info.last_position = head->last_position;
+    info.created_us = head->created_us;
+    info.metadata = head->metadata;
+    listing.streams.push_back(std::move(info));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status());
+  return listing;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> EventStore::Open(const Options& options,
+                                                     const std::string& dir) {
+  auto db = Db::Open(options, dir);
+  if (!db.has_value()) return db.error();
+  auto store = std::make_unique<EventStoreImpl>(options, std::move(*db));
+  if (Status s = store->Start(); !s.ok()) return s;
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+}  // namespace cairn::storage

@@ -1,0 +1,115 @@
+#include "storage/internal/db.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "storage/internal/keys.h"
+#include "storage/internal/rocksdb_status.h"
+
+namespace cairn::storage {
+namespace {
+
+rocksdb::ColumnFamilyOptions FamilyOptions(
+    const std::shared_ptr<rocksdb::Cache>& cache, int bloom_bits,
+    size_t prefix_bytes) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+  if (bloom_bits > 0) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(bloom_bits));
+  }
+  if (prefix_bytes > 0) {
+    // Seeks within one stream's index hit the bloom filter of its prefix.
+    cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(prefix_bytes));
+    table.whole_key_filtering = false;
+  }
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.bottommost_compression = rocksdb::kZSTD;
+  cf.level_compaction_dynamic_level_bytes = true;
+  return cf;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Db>> Db::Open(const Options& options,
+                                     const std::string& dir) {
+  std::error_code ec;
+  if (!options.read_only) std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Status::IOError("cannot create data directory " + dir + ": " +
+                           ec.message());
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(
+      static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  // Without a WAL, only an atomic flush keeps the families consistent with
+  // one another after a crash. With a WAL it costs little and keeps one rule.
+  db_options.atomic_flush = true;
+  db_options.max_total_wal_size = size_t{512} << 20;
+  db_options.keep_log_file_num = 5;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, 0, 0)},
+      {keys::kDirectoryFamily, FamilyOptions(cache, 10, 0)},
+      {keys::kEventsFamily, FamilyOptions(cache, 0, 0)},
+      {keys::kStreamsFamily,
+       FamilyOptions(cache, 10, keys::kStreamIndexPrefixBytes)},
+      {keys::kHeadsFamily, FamilyOptions(cache, 10, 0)},
+      {keys::kEventIdsFamily, FamilyOptions(cache, 10, 0)},
+  };
+  // Events arrive in key order per tenant and are read in long runs: larger
+  // memtables and blocks suit them.
+  families[2].options.write_buffer_size = size_t{128} << 20;
+
+  std::unique_ptr<Db> db(new Db());
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &db->handles_,
+                                     &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, dir, families, &db->handles_, &raw);
+  }
+  if (!s.ok()) return FromRocksDb(s);
+  db->db_.reset(raw);
+
+  switch (options.durability) {
+    case Durability::kFsync:
+      db->write_options_.sync = true;
+      break;
+    case Durability::kWal:
+      db->write_options_.sync = false;
+      break;
+    case Durability::kMemory:
+      db->write_options_.disableWAL = true;
+      break;
+  }
+  return db;
+}
+
+Db::~Db() {
+  for (auto* h : handles_) {
+    db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+  handles_.clear();
+  if (db_) {
+    // Close reports errors that the destructor would swallow anyway; the
+    // data is safe in the WAL or was flushed by EventStore::Close.
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+}  // namespace cairn::storage

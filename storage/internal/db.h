@@ -1,0 +1,41 @@
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/result.h"
+#include "storage/event_store.h"
+
+namespace cairn::storage {
+
+// The RocksDB instance and its column families. Thread-safe (RocksDB's DB
+// is); the handles live as long as this object.
+class Db {
+ public:
+  static Result<std::unique_ptr<Db>> Open(const Options& options,
+                                          const std::string& dir);
+  ~Db();
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* directory() const { return handles_[1]; }
+  rocksdb::ColumnFamilyHandle* events() const { return handles_[2]; }
+  rocksdb::ColumnFamilyHandle* streams() const { return handles_[3]; }
+  rocksdb::ColumnFamilyHandle* heads() const { return handles_[4]; }
+  rocksdb::ColumnFamilyHandle* event_ids() const { return handles_[5]; }
+
+  // The write options that give the configured durability.
+  const rocksdb::WriteOptions& write_options() const { return write_options_; }
+
+ private:
+  Db() = default;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  // default, directory, events, streams, heads, event_ids (in this order).
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::WriteOptions write_options_;
+};
+
+}  // namespace cairn::storage

@@ -1,0 +1,162 @@
+#include "storage/internal/keys.h"
+
+namespace cairn::storage::keys {
+namespace {
+
+constexpr uint8_t kHeadVersion = 1;
+constexpr uint8_t kDeleted = 1 << 0;
+constexpr uint8_t kTombstoned = 1 << 1;
+constexpr uint8_t kHasMaxCount = 1 << 2;
+constexpr uint8_t kHasMaxAge = 1 << 3;
+// version(1) flags(1) first_revision(8) next_revision(8) last_position(8)
+// created_us(8) max_count(8) max_age_seconds(8)
+constexpr size_t kHeadBytes = 2 + 6 * 8;
+
+}  // namespace
+
+void PutBigEndian32(std::string* out, uint32_t v) {
+  char b[4];
+  for (int i = 3; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xFF);
+  out->append(b, 4);
+}
+
+void PutBigEndian64(std::string* out, uint64_t v) {
+  char b[8];
+  for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xFF);
+  out->append(b, 8);
+}
+
+uint32_t GetBigEndian32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+uint64_t GetBigEndian64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+std::string TenantNameKey(std::string_view tenant) {
+  std::string k;
+  k.reserve(1 + tenant.size());
+  k.push_back('T');
+  k.append(tenant);
+  return k;
+}
+
+std::string StreamNameKey(TenantId tenant, std::string_view stream) {
+  std::string k;
+  k.reserve(kStreamNameKeyPrefixBytes + stream.size());
+  k.push_back('S');
+  PutBigEndian32(&k, tenant.value());
+  k.append(stream);
+  return k;
+}
+
+std::string LogEndKey(TenantId tenant) {
+  std::string k;
+  k.push_back('L');
+  PutBigEndian32(&k, tenant.value());
+  return k;
+}
+
+std::string EventKey(TenantId tenant, GlobalPosition position) {
+  std::string k;
+  k.reserve(kEventKeyBytes);
+  PutBigEndian32(&k, tenant.value());
+  PutBigEndian64(&k, position.value());
+  return k;
+}
+
+GlobalPosition EventKeyPosition(std::string_view key) {
+  return GlobalPosition(GetBigEndian64(key.data() + 4));
+}
+
+std::string StreamIndexKey(TenantId tenant, StreamId stream,
+                           StreamRevision revision) {
+  std::string k;
+  k.reserve(kStreamIndexKeyBytes);
+  PutBigEndian32(&k, tenant.value());
+  PutBigEndian64(&k, stream.value());
+  PutBigEndian64(&k, revision.value());
+  return k;
+}
+
+StreamRevision StreamIndexKeyRevision(std::string_view key) {
+  return StreamRevision(GetBigEndian64(key.data() + kStreamIndexPrefixBytes));
+}
+
+std::string HeadKey(TenantId tenant, StreamId stream) {
+  std::string k;
+  k.reserve(12);
+  PutBigEndian32(&k, tenant.value());
+  PutBigEndian64(&k, stream.value());
+  return k;
+}
+
+std::string EventIdKey(TenantId tenant, const Uuid& id) {
+  std::string k;
+  k.reserve(20);
+  PutBigEndian32(&k, tenant.value());
+  PutBigEndian64(&k, id.hi);
+  PutBigEndian64(&k, id.lo);
+  return k;
+}
+
+std::string EncodeEventIdEntry(const EventIdEntry& e) {
+  std::string v;
+  v.reserve(24);
+  PutBigEndian64(&v, e.stream.value());
+  PutBigEndian64(&v, e.revision.value());
+  PutBigEndian64(&v, e.position.value());
+  return v;
+}
+
+std::optional<EventIdEntry> DecodeEventIdEntry(std::string_view v) {
+  if (v.size() != 24) return std::nullopt;
+  return EventIdEntry{StreamId(GetBigEndian64(v.data())),
+                      StreamRevision(GetBigEndian64(v.data() + 8)),
+                      GlobalPosition(GetBigEndian64(v.data() + 16))};
+}
+
+std::string EncodeStreamHead(const StreamHead& h) {
+  std::string v;
+  v.reserve(kHeadBytes);
+  v.push_back(static_cast<char>(kHeadVersion));
+  uint8_t flags = 0;
+  if (h.deleted) flags |= kDeleted;
+  if (h.tombstoned) flags |= kTombstoned;
+  if (h.metadata.max_count) flags |= kHasMaxCount;
+  if (h.metadata.max_age_seconds) flags |= kHasMaxAge;
+  v.push_back(static_cast<char>(flags));
+  PutBigEndian64(&v, h.first_revision);
+  PutBigEndian64(&v, h.next_revision);
+  PutBigEndian64(&v, h.last_position.value());
+  PutBigEndian64(&v, static_cast<uint64_t>(h.created_us));
+  PutBigEndian64(&v, h.metadata.max_count.value_or(0));
+  PutBigEndian64(&v, h.metadata.max_age_seconds.value_or(0));
+  return v;
+}
+
+std::optional<StreamHead> DecodeStreamHead(std::string_view v) {
+  if (v.size() != kHeadBytes || static_cast<uint8_t>(v[0]) != kHeadVersion) {
+    return std::nullopt;
+  }
+  const auto flags = static_cast<uint8_t>(v[1]);
+  const char* p = v.data() + 2;
+  StreamHead h;
+  h.deleted = flags & kDeleted;
+  h.tombstoned = flags & kTombstoned;
+  h.first_revision = GetBigEndian64(p);
+  h.next_revision = GetBigEndian64(p + 8);
+  h.last_position = GlobalPosition(GetBigEndian64(p + 16));
+  h.created_us = static_cast<int64_t>(GetBigEndian64(p + 24));
+  if (flags & kHasMaxCount) h.metadata.max_count = GetBigEndian64(p + 32);
+  if (flags & kHasMaxAge) h.metadata.max_age_seconds = GetBigEndian64(p + 40);
+  if (h.first_revision > h.next_revision) return std::nullopt;
+  return h;
+}
+
+}  // namespace cairn::storage::keys

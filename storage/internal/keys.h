@@ -1,0 +1,93 @@
+#pragma once
+
+// The exact bytes of every key and small value Cairn stores. The layout is
+// documented in storage/FORMAT.md; change both together.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/ids.h"
+#include "protocol/uuid.h"
+#include "storage/event_store.h"
+
+namespace cairn::storage::keys {
+
+// Column families.
+inline constexpr char kDirectoryFamily[] = "directory";
+inline constexpr char kEventsFamily[] = "events";
+inline constexpr char kStreamsFamily[] = "streams";
+inline constexpr char kHeadsFamily[] = "heads";
+inline constexpr char kEventIdsFamily[] = "event_ids";
+
+inline constexpr uint32_t kFormatVersion = 1;
+
+// Fixed-width big-endian integers, so that byte order is numeric order.
+void PutBigEndian32(std::string* out, uint32_t v);
+void PutBigEndian64(std::string* out, uint64_t v);
+uint32_t GetBigEndian32(const char* p);
+uint64_t GetBigEndian64(const char* p);
+
+// --- directory family ---
+// 'T' name -> u32 tenant id
+std::string TenantNameKey(std::string_view tenant);
+// 'S' tenant(4) name -> u64 stream id; ordered by name within a tenant
+std::string StreamNameKey(TenantId tenant, std::string_view stream);
+// 'L' tenant(4) -> u64 the tenant's next position
+std::string LogEndKey(TenantId tenant);
+inline constexpr char kFormatKey[] = "Mformat";              // -> u32
+inline constexpr char kNextStreamIdKey[] = "Mnext_stream_id";  // -> u64
+inline constexpr size_t kStreamNameKeyPrefixBytes = 5;
+
+// --- events family: tenant(4) position(8) -> EventRecord ---
+std::string EventKey(TenantId tenant, GlobalPosition position);
+inline constexpr size_t kEventKeyBytes = 12;
+GlobalPosition EventKeyPosition(std::string_view key);
+
+// --- streams family: tenant(4) stream(8) revision(8) -> position(8) ---
+std::string StreamIndexKey(TenantId tenant, StreamId stream,
+                           StreamRevision revision);
+inline constexpr size_t kStreamIndexKeyBytes = 20;
+inline constexpr size_t kStreamIndexPrefixBytes = 12;  // tenant + stream
+StreamRevision StreamIndexKeyRevision(std::string_view key);
+
+// --- heads family: tenant(4) stream(8) -> StreamHead ---
+std::string HeadKey(TenantId tenant, StreamId stream);
+
+// --- event_ids family: tenant(4) uuid(16) -> EventIdEntry ---
+std::string EventIdKey(TenantId tenant, const Uuid& id);
+
+// Where an event id was appended, for idempotent retries.
+struct EventIdEntry {
+  StreamId stream;
+  StreamRevision revision;
+  GlobalPosition position;
+};
+std::string EncodeEventIdEntry(const EventIdEntry& e);
+std::optional<EventIdEntry> DecodeEventIdEntry(std::string_view v);
+
+// The state of one stream.
+struct StreamHead {
+  // Revisions below this are deleted (soft delete keeps counting after).
+  uint64_t first_revision = 0;
+  // Revision count: the last revision is next_revision - 1.
+  uint64_t next_revision = 0;
+  GlobalPosition last_position;
+  int64_t created_us = 0;
+  bool deleted = false;
+  bool tombstoned = false;
+  StreamMetadata metadata;
+
+  bool has_events() const { return next_revision > 0; }
+  // The last revision a reader or writer sees: none when there is no
+  // event or the stream is deleted.
+  std::optional<uint64_t> visible_last_revision() const {
+    if (deleted || next_revision == first_revision) return std::nullopt;
+    return next_revision - 1;
+  }
+};
+std::string EncodeStreamHead(const StreamHead& head);
+std::optional<StreamHead> DecodeStreamHead(std::string_view v);
+
+}  // namespace cairn::storage::keys

@@ -1,0 +1,610 @@
+#include "storage/internal/sequencer.h"
+
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+#include <utility>
+
+#include "protocol/event_record.h"
+#include "storage/internal/rocksdb_status.h"
+
+namespace cairn::storage {
+namespace {
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string BigEndian64(uint64_t v) {
+  std::string s;
+  keys::PutBigEndian64(&s, v);
+  return s;
+}
+
+bool Satisfies(const ExpectedRevision& e, std::optional<uint64_t> actual) {
+  switch (e.kind) {
+    case ExpectedRevision::Kind::kAny:
+      return true;
+    case ExpectedRevision::Kind::kNoStream:
+      return !actual.has_value();
+    case ExpectedRevision::Kind::kExists:
+      return actual.has_value();
+    case ExpectedRevision::Kind::kExact:
+      return actual.has_value() && *actual == e.revision;
+  }
+  return false;
+}
+
+size_t RequestBytes(const Sequencer::Request& r) {
+  const auto* a = std::get_if<AppendRequest>(&r);
+  if (a == nullptr) return 64;
+  size_t n = 0;
+  for (const auto& s : a->streams) {
+    for (const auto& e : s.events) n += e.record.size();
+  }
+  return n;
+}
+
+}  // namespace
+
+// What one group changes, staged until its batch is written. Pointers into
+// tenants_ are stable: unordered_map nodes do not move, and the stream cache
+// is only trimmed between groups.
+struct Sequencer::Group {
+  struct TenantChange {
+    TenantId id;
+    uint64_t next_position = 0;
+    bool is_new = false;
+    // Events this group adds to the tenant, for append conditions.
+    std::vector<std::pair<uint64_t, const std::string*>> records;
+  };
+  struct StreamChange {
+    TenantId tenant;
+    StreamId id;
+    keys::StreamHead head;
+  };
+  struct IdKey {
+    const TenantState* tenant;
+    Uuid id;
+    bool operator==(const IdKey&) const = default;
+  };
+  struct IdKeyHash {
+    size_t operator()(const IdKey& k) const noexcept {
+      return std::hash<const void*>()(k.tenant) ^ (k.id.hi * 31) ^ k.id.lo;
+    }
+  };
+
+  Db* db = nullptr;
+  int64_t now_us = 0;
+  uint32_t next_tenant_id = 0;
+  uint64_t next_stream_id = 0;
+  bool stream_ids_used = false;
+  rocksdb::WriteBatch batch;
+  std::unordered_map<TenantState*, TenantChange> tenants;
+  std::unordered_map<StreamState*, StreamChange> streams;
+  std::unordered_map<IdKey, keys::EventIdEntry, IdKeyHash> ids;
+
+  // The head a check must see: this group's staged one, else the stored one.
+  const keys::StreamHead* Head(StreamState* s) const {
+    auto it = streams.find(s);
+    if (it != streams.end()) return &it->second.head;
+    return s->head ? &*s->head : nullptr;
+  }
+  std::optional<StreamId> IdOf(StreamState* s) const {
+    auto it = streams.find(s);
+    if (it != streams.end()) return it->second.id;
+    return s->id;
+  }
+
+  // Stages a change of the tenant, giving it an id on its first write.
+  TenantChange& StageTenant(TenantState* t) {
+    auto [it, inserted] = tenants.try_emplace(t);
+    TenantChange& tc = it->second;
+    if (inserted) {
+      tc.next_position = t->next_position;
+      if (t->id) {
+        tc.id = *t->id;
+      } else {
+        tc.id = TenantId(next_tenant_id++);
+        tc.is_new = true;
+        std::string v;
+        keys::PutBigEndian32(&v, tc.id.value());
+        batch.Put(db->directory(), keys::TenantNameKey(t->name), v);
+      }
+    }
+    return tc;
+  }
+
+  // Stages a change of the stream's head (a new head if it has none),
+  // giving the stream an id on its first write.
+  StreamChange& StageStream(TenantChange& tc, StreamState* s,
+                            const std::string& name) {
+    auto [it, inserted] = streams.try_emplace(s);
+    StreamChange& sc = it->second;
+    if (inserted) {
+      sc.tenant = tc.id;
+      if (s->id) {
+        sc.id = *s->id;
+      } else {
+        sc.id = StreamId(next_stream_id++);
+        stream_ids_used = true;
+        batch.Put(db->directory(), keys::StreamNameKey(tc.id, name),
+                  BigEndian64(sc.id.value()));
+      }
+      if (s->head) {
+        sc.head = *s->head;
+      } else {
+        sc.head.created_us = now_us;
+      }
+    }
+    return sc;
+  }
+};
+
+Sequencer::Sequencer(Db* db, const Options& options, TenantDirectory* tenants)
+    : db_(db), options_(options), tenants_dir_(tenants) {}
+
+Sequencer::~Sequencer() { Close(); }
+
+Status Sequencer::Start() {
+  rocksdb::ReadOptions ro;
+  std::string value;
+  auto s = db_->db()->Get(ro, db_->directory(), keys::kNextStreamIdKey, &value);
+  if (s.ok() && value.size() == 8) {
+    next_stream_id_ = keys::GetBigEndian64(value.data());
+  } else if (!s.IsNotFound()) {
+    return s.ok() ? Status::Corruption("bad next stream id") : FromRocksDb(s);
+  }
+
+  // Tenants ('T' name -> id) and their log ends ('L' id -> next position):
+  // one entry each, however many events there are.
+  std::unordered_map<uint32_t, uint64_t> log_ends;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->db()->NewIterator(ro, db_->directory()));
+  for (it->Seek("L"); it->Valid() && it->key().starts_with("L"); it->Next()) {
+    if (it->key().size() != 5 || it->value().size() != 8) {
+      return Status::Corruption("bad log end entry");
+    }
+    log_ends[keys::GetBigEndian32(it->key().data() + 1)] =
+        keys::GetBigEndian64(it->value().data());
+  }
+  for (it->Seek("T"); it->Valid() && it->key().starts_with("T"); it->Next()) {
+    if (it->value().size() != 4) return Status::Corruption("bad tenant entry");
+    const uint32_t id = keys::GetBigEndian32(it->value().data());
+    std::string name = it->key().ToString().substr(1);
+    TenantState& t = tenants_[name];
+    t.name = name;
+    t.id = TenantId(id);
+    t.next_position = log_ends[id];
+    tenants_dir_->Add(name, TenantId(id), t.next_position);
+    next_tenant_id_ = std::max(next_tenant_id_, id + 1);
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status());
+
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void Sequencer::Submit(Request request, WriteCallback done) {
+  auto op = std::make_unique<Op>();
+  op->bytes = RequestBytes(request);
+  op->request = std::move(request);
+  op->done = std::move(done);
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_) {
+      queue_.push_back(std::move(op));
+      cv_.notify_one();
+      return;
+    }
+  }
+  op->outcome.status = Status::Unavailable("the store is closing");
+  op->done(std::move(op->outcome));
+}
+
+void Sequencer::Close() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+    cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Sequencer::Run() {
+  std::vector<std::unique_ptr<Op>> group;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // closing, and everything is committed
+      // Take what has queued, up to the byte cap: the longer the last
+      // commit took, the larger this group.
+      size_t bytes = 0;
+      while (!queue_.empty() &&
+             (group.empty() ||
+              bytes + queue_.front()->bytes <= options_.max_group_bytes)) {
+        bytes += queue_.front()->bytes;
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void Sequencer::CommitGroup(std::vector<std::unique_ptr<Op>>& ops) {
+  Group g;
+  g.db = db_;
+  g.now_us = NowMicros();
+  g.next_tenant_id = next_tenant_id_;
+  g.next_stream_id = next_stream_id_;
+
+  for (auto& op : ops) {
+    std::visit(
+        [&](auto& req) {
+          using T = std::decay_t<decltype(req)>;
+          if constexpr (std::is_same_v<T, AppendRequest>) {
+            ApplyAppend(g, req, op->outcome);
+          } else if constexpr (std::is_same_v<T, DeleteRequest>) {
+            ApplyDelete(g, req, op->outcome);
+          } else {
+            ApplyMetadata(g, req, op->outcome);
+          }
+        },
+        op->request);
+  }
+
+  Status written = Status::Ok();
+  if (!g.tenants.empty()) {
+    // Heads and log ends once per group, however many writes touched them.
+    for (const auto& [state, sc] : g.streams) {
+      g.batch.Put(db_->heads(), keys::HeadKey(sc.tenant, sc.id),
+                  keys::EncodeStreamHead(sc.head));
+    }
+    for (const auto& [state, tc] : g.tenants) {
+      g.batch.Put(db_->directory(), keys::LogEndKey(tc.id),
+                  BigEndian64(tc.next_position));
+    }
+    if (g.stream_ids_used) {
+      g.batch.Put(db_->directory(), keys::kNextStreamIdKey,
+                  BigEndian64(g.next_stream_id));
+    }
+    written = FromRocksDb(db_->db()->Write(db_->write_options(), &g.batch));
+  }
+
+  if (written.ok()) {
+    for (auto& [state, sc] : g.streams) {
+      state->id = sc.id;
+      state->head = std::move(sc.head);
+    }
+    for (auto& [state, tc] : g.tenants) {
+      state->id = tc.id;
+      state->next_position = tc.next_position;
+      // Readers may now read everything below the new end.
+      tenants_dir_->Add(state->name, tc.id, tc.next_position);
+    }
+    next_tenant_id_ = g.next_tenant_id;
+    next_stream_id_ = g.next_stream_id;
+  } else {
+    // The whole group fails; the heads in memory stay as they were, so the
+    // next group sees exactly what is on disk.
+    for (auto& op : ops) {
+      if (op->outcome.status.ok() && !op->outcome.duplicate) {
+        op->outcome = WriteOutcome{};
+        op->outcome.status = written;
+      }
+    }
+  }
+
+  for (auto& op : ops) op->done(std::move(op->outcome));
+
+  if (cached_streams_ > options_.max_cached_streams) {
+    // Everything is on disk; forget the cache rather than track recency.
+    for (auto& [name, t] : tenants_) t.streams.clear();
+    cached_streams_ = 0;
+  }
+}
+
+Sequencer::TenantState& Sequencer::ResolveTenant(const std::string& name) {
+  auto it = tenants_.find(name);
+  if (it != tenants_.end()) return it->second;
+  TenantState& t = tenants_[name];
+  t.name = name;
+  return t;
+}
+
+Result<Sequencer::StreamState*> Sequencer::ResolveStream(
+    TenantState& tenant, const std::string& stream) {
+  auto it = tenant.streams.find(stream);
+  if (it != tenant.streams.end()) return &it->second;
+  StreamState loaded;
+  if (tenant.id) {
+    rocksdb::ReadOptions ro;
+    std::string value;
+    auto s = db_->db()->Get(ro, db_->directory(),
+                            keys::StreamNameKey(*tenant.id, stream), &value);
+    if (s.ok()) {
+      if (value.size() != 8) return Status::Corruption("bad stream id entry");
+      loaded.id = StreamId(keys::GetBigEndian64(value.data()));
+      s = db_->db()->Get(ro, db_->heads(), keys::HeadKey(*tenant.id, *loaded.id),
+                         &value);
+      if (s.ok()) {
+        loaded.head = keys::DecodeStreamHead(value);
+        if (!loaded.head) return Status::Corruption("bad stream head");
+      } else if (!s.IsNotFound()) {
+        return FromRocksDb(s);
+      }
+    } else if (!s.IsNotFound()) {
+      return FromRocksDb(s);
+    }
+  }
+  ++cached_streams_;
+  return &(tenant.streams[stream] = std::move(loaded));
+}
+
+void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
+  TenantState& tenant = ResolveTenant(req.tenant);
+  std::vector<StreamState*> streams;
+  streams.reserve(req.streams.size());
+  for (const auto& sa : req.streams) {
+    auto s = ResolveStream(tenant, sa.stream);
+    if (!s.has_value()) {
+      out.status = s.error();
+      return;
+    }
+    const keys::StreamHead* head = g.Head(*s);
+    if (head != nullptr && head->tombstoned) {
+      out.status = Status::StreamDeleted("stream " + sa.stream +
+                                         " is tombstoned");
+      return;
+    }
+    streams.push_back(*s);
+  }
+
+  // Retries are recognised before expected revisions: a retry of a write
+  // that succeeded would otherwise fail its own expectation.
+  out.status = CheckRetry(g, tenant, streams, req, out);
+  if (!out.status.ok() || out.duplicate) return;
+
+  for (size_t i = 0; i < req.streams.size(); ++i) {
+    const keys::StreamHead* head = g.Head(streams[i]);
+    const auto actual = head ? head->visible_last_revision() : std::nullopt;
+    if (!Satisfies(req.streams[i].expected, actual)) {
+      out.conflicts.push_back(
+          {req.streams[i].stream, req.streams[i].expected, actual});
+    }
+  }
+  if (!out.conflicts.empty()) {
+    out.status = Status::WrongExpectedVersion(
+        out.conflicts.size() == 1
+            ? "stream " + out.conflicts[0].stream +
+                  " is not at the expected revision"
+            : std::to_string(out.conflicts.size()) +
+                  " streams are not at their expected revisions");
+    return;
+  }
+
+  if (req.condition) {
+    auto conflict = FindConditionConflict(g, tenant, *req.condition);
+    if (!conflict.has_value()) {
+      out.status = conflict.error();
+      return;
+    }
+    if (conflict->has_value()) {
+      out.conflict_position = **conflict;
+      out.status = Status::WrongExpectedVersion(
+          "an event matching the append condition was appended after the "
+          "given position");
+      return;
+    }
+  }
+
+  // Every check passed: take positions and stage the writes.
+  Group::TenantChange& tc = g.StageTenant(&tenant);
+  out.first_position = GlobalPosition(tc.next_position);
+  for (size_t i = 0; i < req.streams.size(); ++i) {
+    StreamAppend& sa = req.streams[i];
+    Group::StreamChange& sc = g.StageStream(tc, streams[i], sa.stream);
+    keys::StreamHead& head = sc.head;
+    head.deleted = false;  // an append revives a soft-deleted stream
+    StreamAppendResult result{sa.stream, StreamRevision(head.next_revision),
+                              StreamRevision(0),
+                              GlobalPosition(tc.next_position),
+                              GlobalPosition(0)};
+    for (ProposedEvent& ev : sa.events) {
+      const StreamRevision revision(head.next_revision++);
+      const GlobalPosition position(tc.next_position++);
+      PatchEventRecord(&ev.record, revision, g.now_us);
+      g.batch.Put(db_->events(), keys::EventKey(tc.id, position), ev.record);
+      g.batch.Put(db_->streams(),
+                  keys::StreamIndexKey(tc.id, sc.id, revision),
+                  BigEndian64(position.value()));
+      const keys::EventIdEntry entry{sc.id, revision, position};
+      g.batch.Put(db_->event_ids(), keys::EventIdKey(tc.id, ev.id),
+                  keys::EncodeEventIdEntry(entry));
+      g.ids[{&tenant, ev.id}] = entry;
+      tc.records.emplace_back(position.value(), &ev.record);
+      result.last_revision = revision;
+      result.last_position = position;
+    }
+    head.last_position = result.last_position;
+    out.streams.push_back(std::move(result));
+  }
+  out.last_position = GlobalPosition(tc.next_position - 1);
+}
+
+Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
+                             const std::vector<StreamState*>& streams,
+                             const AppendRequest& req, WriteOutcome& out) {
+  // Look up every id the client chose: this group's first, then the store.
+  std::vector<std::optional<keys::EventIdEntry>> found;
+  std::vector<std::string> lookup_keys;
+  std::vector<size_t> lookup_index;
+  bool any_client_id = false;
+  for (const auto& sa : req.streams) {
+    for (const auto& ev : sa.events) {
+      found.emplace_back();
+      if (!ev.client_id) continue;
+      any_client_id = true;
+      auto it = g.ids.find({&tenant, ev.id});
+      if (it != g.ids.end()) {
+        found.back() = it->second;
+      } else if (tenant.id) {
+        lookup_keys.push_back(keys::EventIdKey(*tenant.id, ev.id));
+        lookup_index.push_back(found.size() - 1);
+      }
+    }
+  }
+  if (!any_client_id) return Status::Ok();
+  if (!lookup_keys.empty()) {
+    std::vector<rocksdb::Slice> slices(lookup_keys.begin(), lookup_keys.end());
+    std::vector<rocksdb::PinnableSlice> values(slices.size());
+    std::vector<rocksdb::Status> statuses(slices.size());
+    db_->db()->MultiGet(rocksdb::ReadOptions(), db_->event_ids(), slices.size(),
+                        slices.data(), values.data(), statuses.data());
+    for (size_t k = 0; k < slices.size(); ++k) {
+      if (statuses[k].IsNotFound()) continue;
+      if (!statuses[k].ok()) return FromRocksDb(statuses[k]);
+      auto entry = keys::DecodeEventIdEntry(values[k].ToStringView());
+      if (!entry) return Status::Corruption("bad event id entry");
+      found[lookup_index[k]] = *entry;
+    }
+  }
+
+  // Each stream's events are new, an exact earlier run, or neither.
+  size_t next = 0;
+  size_t duplicates = 0;
+  bool any_found = false;
+  std::vector<StreamAppendResult> original;
+  for (size_t i = 0; i < req.streams.size(); ++i) {
+    const auto& events = req.streams[i].events;
+    const std::optional<StreamId> stream_id = g.IdOf(streams[i]);
+    bool exact = true;
+    for (size_t j = 0; j < events.size(); ++j) {
+      const auto& f = found[next + j];
+      any_found |= f.has_value();
+      exact = exact && f && stream_id && f->stream == *stream_id &&
+              f->revision.value() == found[next]->revision.value() + j;
+    }
+    if (exact) {
+      ++duplicates;
+      const auto& first = *found[next];
+      const auto& last = *found[next + events.size() - 1];
+      original.push_back({req.streams[i].stream, first.revision, last.revision,
+                          first.position, last.position});
+    }
+    next += events.size();
+  }
+  if (!any_found) return Status::Ok();
+  if (duplicates != req.streams.size()) {
+    return Status::AlreadyExists(
+        "an event id was appended before, but not as this exact request");
+  }
+  out.duplicate = true;
+  out.first_position = original.front().first_position;
+  out.last_position = original.front().last_position;
+  for (const auto& r : original) {
+    out.first_position = std::min(out.first_position, r.first_position);
+    out.last_position = std::max(out.last_position, r.last_position);
+  }
+  out.streams = std::move(original);
+  return Status::Ok();
+}
+
+Result<std::optional<GlobalPosition>> Sequencer::FindConditionConflict(
+    Group& g, TenantState& tenant, const AppendCondition& condition) {
+  const uint64_t start = condition.after ? condition.after->value() + 1 : 0;
+  const EventFilter& filter = condition.fail_if_events_match;
+  // Committed events first (lower positions), then this group's. Without
+  // type and category indexes this scans the log after `start`.
+  if (tenant.id && start < tenant.next_position) {
+    rocksdb::ReadOptions ro;
+    const std::string upper = keys::EventKey(*tenant.id, GlobalPosition(tenant.next_position));
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db()->NewIterator(ro, db_->events()));
+    std::string record;
+    for (it->Seek(keys::EventKey(*tenant.id, GlobalPosition(start)));
+         it->Valid(); it->Next()) {
+      record.assign(it->value().data(), it->value().size());
+      auto ev = DecodeEventRecord(record);
+      if (!ev.has_value()) return ev.error();
+      if (filter.Matches(ev->stream, ev->type)) {
+        return std::optional<GlobalPosition>(
+            keys::EventKeyPosition(it->key().ToStringView()));
+      }
+    }
+    if (!it->status().ok()) return FromRocksDb(it->status());
+  }
+  auto tc = g.tenants.find(&tenant);
+  if (tc != g.tenants.end()) {
+    for (const auto& [position, record] : tc->second.records) {
+      if (position < start) continue;
+      auto ev = DecodeEventRecord(*record);
+      if (ev.has_value() && filter.Matches(ev->stream, ev->type)) {
+        return std::optional<GlobalPosition>(GlobalPosition(position));
+      }
+    }
+  }
+  return std::optional<GlobalPosition>();
+}
+
+void Sequencer::ApplyDelete(Group& g, const DeleteRequest& req,
+                            WriteOutcome& out) {
+  TenantState& tenant = ResolveTenant(req.tenant);
+  auto s = ResolveStream(tenant, req.stream);
+  if (!s.has_value()) {
+    out.status = s.error();
+    return;
+  }
+  const keys::StreamHead* head = g.Head(*s);
+  if (head == nullptr || (head->deleted && !req.tombstone)) {
+    out.status = Status::NotFound("no stream " + req.stream);
+    return;
+  }
+  if (head->tombstoned) {
+    out.status = Status::StreamDeleted("stream " + req.stream +
+                                       " is tombstoned");
+    return;
+  }
+  const auto actual = head->visible_last_revision();
+  if (!Satisfies(req.expected, actual)) {
+    out.conflicts.push_back({req.stream, req.expected, actual});
+    out.status = Status::WrongExpectedVersion(
+        "stream " + req.stream + " is not at the expected revision");
+    return;
+  }
+  Group::TenantChange& tc = g.StageTenant(&tenant);
+  keys::StreamHead& staged = g.StageStream(tc, *s, req.stream).head;
+  staged.deleted = true;
+  staged.tombstoned = req.tombstone;
+  staged.first_revision = staged.next_revision;
+}
+
+void Sequencer::ApplyMetadata(Group& g, const MetadataRequest& req,
+                              WriteOutcome& out) {
+  TenantState& tenant = ResolveTenant(req.tenant);
+  auto s = ResolveStream(tenant, req.stream);
+  if (!s.has_value()) {
+    out.status = s.error();
+    return;
+  }
+  const keys::StreamHead* head = g.Head(*s);
+  if (head != nullptr && head->tombstoned) {
+    out.status = Status::StreamDeleted("stream " + req.stream +
+                                       " is tombstoned");
+    return;
+  }
+  Group::TenantChange& tc = g.StageTenant(&tenant);
+  g.StageStream(tc, *s, req.stream).head.metadata = req.metadata;
+  out.metadata = req.metadata;
+}
+
+}  // namespace cairn::storage
