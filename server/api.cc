@@ -1,0 +1,536 @@
+#include "server/api.h"
+
+#include <charconv>
+
+#include "protocol/names.h"
+#include "server/async_store.h"
+#include "server/event_json.h"
+#include "server/http_errors.h"
+#include "server/json_writer.h"
+#include "server/log.h"
+#include "server/request_body.h"
+
+namespace cairn::server {
+namespace net = boost::asio;
+using net::awaitable;
+
+namespace {
+
+constexpr size_t kMaxPageLimit = 10'000;
+constexpr size_t kNdjsonStreamPage = 1'000;
+constexpr size_t kNdjsonLogPage = 4'096;
+
+std::optional<uint64_t> ParseUint(std::string_view s) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+bool IsJsonContentType(std::string_view ct) {
+  const size_t semi = ct.find(';');
+  std::string_view media = ct.substr(0, semi);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (media.size() != 16) return false;
+  for (size_t i = 0; i < media.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(media[i])) !=
+        "application/json"[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    std::string_view item = s.substr(0, comma);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+HttpResponse Json(unsigned status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+// "limit": optional, 1..max when given.
+Result<std::optional<uint64_t>> LimitParam(const Route& route, size_t max) {
+  auto text = route.Param("limit");
+  if (!text) return std::optional<uint64_t>();
+  auto v = ParseUint(*text);
+  if (!v || *v == 0 || *v > max) {
+    return Status::InvalidArgument("limit must be a whole number from 1 to " +
+                                   std::to_string(max));
+  }
+  return std::optional<uint64_t>(*v);
+}
+
+Result<std::optional<uint64_t>> UintParam(const Route& route,
+                                          std::string_view key) {
+  auto text = route.Param(key);
+  if (!text) return std::optional<uint64_t>();
+  auto v = ParseUint(*text);
+  if (!v) {
+    return Status::InvalidArgument(std::string(key) +
+                                   " must be a whole number from 0");
+  }
+  return std::optional<uint64_t>(*v);
+}
+
+// Pages of a stream, one NDJSON chunk each, until the end or the limit.
+class StreamLines final : public ChunkSource {
+ public:
+  StreamLines(storage::EventStore* store, std::string tenant,
+              std::string stream, storage::StreamReadOptions options,
+              std::optional<uint64_t> remaining, std::string first_chunk,
+              std::optional<uint64_t> next)
+      : store_(store),
+        tenant_(std::move(tenant)),
+        stream_(std::move(stream)),
+        options_(options),
+        remaining_(remaining),
+        pending_(std::move(first_chunk)),
+        next_(next) {}
+
+  Result<std::optional<std::string>> Next() override {
+    if (pending_) return std::exchange(pending_, std::nullopt);
+    if (!next_ || (remaining_ && *remaining_ == 0)) {
+      return std::optional<std::string>();
+    }
+    options_.from = *next_;
+    options_.limit = remaining_ ? std::min<uint64_t>(*remaining_, kNdjsonStreamPage)
+                                : kNdjsonStreamPage;
+    auto page = store_->ReadStream(tenant_, stream_, options_);
+    if (!page.has_value()) return page.error();
+    std::string chunk;
+    if (Status s = AppendEventLines(&chunk, page->events); !s.ok()) return s;
+    if (remaining_) *remaining_ -= page->events.size();
+    next_ = page->next;
+    return std::optional<std::string>(std::move(chunk));
+  }
+
+ private:
+  storage::EventStore* const store_;
+  const std::string tenant_;
+  const std::string stream_;
+  storage::StreamReadOptions options_;
+  std::optional<uint64_t> remaining_;
+  std::optional<std::string> pending_;
+  std::optional<uint64_t> next_;
+};
+
+// Pages of the tenant log up to where it ended when the read began.
+class LogLines final : public ChunkSource {
+ public:
+  LogLines(storage::EventStore* store, std::string tenant,
+           storage::LogReadOptions options, std::optional<uint64_t> remaining)
+      : store_(store),
+        tenant_(std::move(tenant)),
+        options_(std::move(options)),
+        remaining_(remaining) {}
+
+  Result<std::optional<std::string>> Next() override {
+    if (done_ || (remaining_ && *remaining_ == 0)) {
+      return std::optional<std::string>();
+    }
+    options_.limit = remaining_ ? std::min<uint64_t>(*remaining_, kNdjsonLogPage)
+                                : kNdjsonLogPage;
+    auto page = store_->ReadLog(tenant_, options_);
+    if (!page.has_value()) return page.error();
+    std::string chunk;
+    chunk.reserve(page->events.size() * 320);
+    if (Status s = AppendEventLines(&chunk, page->events); !s.ok()) return s;
+    if (remaining_) *remaining_ -= page->events.size();
+    if (page->next) {
+      options_.from = *page->next;
+    } else {
+      done_ = true;
+    }
+    return std::optional<std::string>(std::move(chunk));
+  }
+
+ private:
+  storage::EventStore* const store_;
+  const std::string tenant_;
+  storage::LogReadOptions options_;
+  std::optional<uint64_t> remaining_;
+  bool done_ = false;
+};
+
+HttpResponse Ndjson(std::shared_ptr<ChunkSource> source) {
+  HttpResponse r;
+  r.content_type = "application/x-ndjson";
+  r.stream = std::move(source);
+  return r;
+}
+
+}  // namespace
+
+Api::Api(storage::EventStore* store, net::any_io_executor readers,
+         const Config& config)
+    : store_(store), readers_(std::move(readers)), config_(config) {}
+
+PreparedRequest Api::Prepare(const RequestHead& head) const {
+  PreparedRequest p;
+  p.trace = TraceContext::FromHeader(head.traceparent);
+  p.route = MatchRoute(head.method, head.target);
+  const std::string& trace = p.trace.trace_id;
+  switch (p.route.outcome) {
+    case Route::Outcome::kOk:
+      break;
+    case Route::Outcome::kBadTarget:
+      p.early = Problem(400, "the request target is not a valid path", trace);
+      return p;
+    case Route::Outcome::kNotFound:
+      p.early = Problem(404, "no such route", trace);
+      return p;
+    case Route::Outcome::kMethodNotAllowed:
+      p.early = Problem(405,
+                        std::string(head.method) + " is not allowed here; " +
+                            "allowed: " + p.route.allow,
+                        trace);
+      p.early->headers.emplace_back("Allow", p.route.allow);
+      return p;
+  }
+  if (head.content_length && *head.content_length > config_.max_body_bytes) {
+    p.early = Problem(413,
+                      "the body is larger than " +
+                          std::to_string(config_.max_body_bytes) + " bytes",
+                      trace);
+    return p;
+  }
+  const bool takes_json = head.method == "POST" || head.method == "PUT";
+  if (takes_json && !IsJsonContentType(head.content_type)) {
+    p.early = Problem(415, "the body must be application/json", trace);
+    return p;
+  }
+  return p;
+}
+
+awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
+                                    const RequestHead& head,
+                                    std::string body) {
+  const std::string& trace = p.trace.trace_id;
+  switch (p.route.endpoint) {
+    case Endpoint::kHealthz:
+      co_return Json(200, "{\"status\":\"ok\"}");
+    case Endpoint::kReadyz:
+      if (shutting_down()) {
+        co_return Problem(503, "shutting down", trace);
+      }
+      co_return Json(200, "{\"status\":\"ready\"}");
+    default:
+      break;
+  }
+  if (shutting_down()) co_return Problem(503, "shutting down", trace);
+
+  // Dev mode: the tenant comes from the header (issue 5 adds JWT).
+  const std::string tenant =
+      head.tenant.empty() ? std::string("default") : std::string(head.tenant);
+  if (Status s = ValidateTenant(tenant); !s.ok()) {
+    co_return Problem(400, "X-Cairn-Tenant: " + s.message(), trace);
+  }
+  const Route& route = p.route;
+  if (route.endpoint == Endpoint::kStreamEvents ||
+      route.endpoint == Endpoint::kStream ||
+      route.endpoint == Endpoint::kStreamMetadata) {
+    if (Status s = ValidateStreamId(route.stream); !s.ok()) {
+      co_return ProblemFromStatus(s, trace);
+    }
+  }
+  const bool ndjson =
+      head.accept.find("application/x-ndjson") != std::string_view::npos;
+
+  switch (route.endpoint) {
+    case Endpoint::kStreamEvents:
+      if (head.method == "POST") {
+        co_return co_await Append(p, tenant, body);
+      }
+      co_return co_await ReadStream(p, tenant, ndjson);
+    case Endpoint::kStream:
+      if (head.method == "DELETE") co_return co_await DeleteStream(p, tenant);
+      co_return co_await StreamInfo(p, tenant);
+    case Endpoint::kStreamMetadata:
+      co_return co_await SetMetadata(p, tenant, body);
+    case Endpoint::kStreams:
+      co_return co_await ListStreams(p, tenant);
+    case Endpoint::kLog:
+      co_return co_await ReadLog(p, tenant, ndjson);
+    case Endpoint::kTransactions:
+      co_return co_await Transaction(p, tenant, body);
+    default:
+      co_return Problem(404, "no such route", trace);
+  }
+}
+
+awaitable<HttpResponse> Api::Append(const PreparedRequest& p,
+                                    const std::string& tenant,
+                                    std::string_view body) {
+  const std::string& trace = p.trace.trace_id;
+  const Caller caller{tenant, "anonymous", trace};
+  auto request = ParseAppendBody(body, p.route.stream, caller,
+                                 {config_.max_event_bytes});
+  if (!request.has_value()) co_return ProblemFromStatus(request.error(), trace);
+
+  storage::WriteOutcome out = co_await AsyncWrite(
+      *store_, &storage::EventStore::Append, std::move(*request));
+  if (!out.status.ok()) {
+    std::string extra;
+    if (!out.conflicts.empty()) {
+      extra = ",\"actualRevision\":";
+      if (out.conflicts[0].actual_revision) {
+        AppendUint(&extra, *out.conflicts[0].actual_revision);
+      } else {
+        extra += "null";
+      }
+    }
+    if (HttpStatusOf(out.status) >= 500) {
+      log::Error("append failed", {{"error", out.status.ToString()},
+                                   {"trace_id", trace},
+                                   {"org_id", tenant}});
+    }
+    co_return ProblemFromStatus(out.status, trace, extra);
+  }
+  std::string json;
+  AppendAppendResultJson(&json, out.streams.front());
+  if (out.duplicate) {
+    json.pop_back();
+    json += ",\"duplicate\":true}";
+  }
+  co_return Json(out.duplicate ? 200 : 201, std::move(json));
+}
+
+awaitable<HttpResponse> Api::Transaction(const PreparedRequest& p,
+                                         const std::string& tenant,
+                                         std::string_view body) {
+  const std::string& trace = p.trace.trace_id;
+  const Caller caller{tenant, "anonymous", trace};
+  auto request = ParseTransactionBody(body, caller, {config_.max_event_bytes});
+  if (!request.has_value()) co_return ProblemFromStatus(request.error(), trace);
+
+  storage::WriteOutcome out = co_await AsyncWrite(
+      *store_, &storage::EventStore::Append, std::move(*request));
+  if (!out.status.ok()) {
+    std::string extra;
+    if (!out.conflicts.empty()) {
+      extra = ",\"conflicts\":[";
+      for (size_t i = 0; i < out.conflicts.size(); ++i) {
+        const auto& c = out.conflicts[i];
+        if (i > 0) extra += ',';
+        extra += "{\"stream\":";
+        AppendJsonString(&extra, c.stream);
+        extra += ",\"expectedRevision\":";
+        switch (c.expected.kind) {
+          case storage::ExpectedRevision::Kind::kAny:
+            extra += "\"any\"";
+            break;
+          case storage::ExpectedRevision::Kind::kNoStream:
+            extra += "\"no_stream\"";
+            break;
+          case storage::ExpectedRevision::Kind::kExists:
+            extra += "\"exists\"";
+            break;
+          case storage::ExpectedRevision::Kind::kExact:
+            AppendUint(&extra, c.expected.revision);
+            break;
+        }
+        extra += ",\"actualRevision\":";
+        if (c.actual_revision) {
+          AppendUint(&extra, *c.actual_revision);
+        } else {
+          extra += "null";
+        }
+        extra += '}';
+      }
+      extra += ']';
+    }
+    if (out.conflict_position) {
+      extra += ",\"conflictPosition\":";
+      AppendUint(&extra, out.conflict_position->value());
+    }
+    co_return ProblemFromStatus(out.status, trace, extra);
+  }
+  std::string json = "{\"results\":[";
+  for (size_t i = 0; i < out.streams.size(); ++i) {
+    if (i > 0) json += ',';
+    AppendAppendResultJson(&json, out.streams[i]);
+  }
+  json += "],\"firstPosition\":";
+  AppendUint(&json, out.first_position.value());
+  json += ",\"lastPosition\":";
+  AppendUint(&json, out.last_position.value());
+  if (out.duplicate) json += ",\"duplicate\":true";
+  json += '}';
+  co_return Json(out.duplicate ? 200 : 201, std::move(json));
+}
+
+awaitable<HttpResponse> Api::ReadStream(const PreparedRequest& p,
+                                        const std::string& tenant,
+                                        bool ndjson) {
+  const std::string& trace = p.trace.trace_id;
+  const Route& route = p.route;
+  storage::StreamReadOptions options;
+  auto direction = route.Param("direction");
+  if (direction && *direction == "backward") {
+    options.direction = storage::Direction::kBackward;
+  } else if (direction && *direction != "forward") {
+    co_return Problem(400, "direction must be forward or backward", trace);
+  }
+  auto from = UintParam(route, "from");
+  if (!from.has_value()) co_return ProblemFromStatus(from.error(), trace);
+  options.from = *from;
+  auto limit = LimitParam(route, ndjson ? UINT64_MAX : kMaxPageLimit);
+  if (!limit.has_value()) co_return ProblemFromStatus(limit.error(), trace);
+  options.limit = limit->value_or(ndjson ? kNdjsonStreamPage : 100);
+  if (ndjson) options.limit = std::min<uint64_t>(options.limit, kNdjsonStreamPage);
+
+  const std::string& stream = route.stream;
+  auto read = [this, &tenant, &stream, options] {
+    return store_->ReadStream(tenant, stream, options);
+  };
+  auto page = co_await RunOn(readers_, std::move(read));
+  if (!page.has_value()) co_return ProblemFromStatus(page.error(), trace);
+
+  if (ndjson) {
+    std::string first;
+    if (Status s = AppendEventLines(&first, page->events); !s.ok()) {
+      co_return ProblemFromStatus(s, trace);
+    }
+    std::optional<uint64_t> remaining;
+    if (*limit) remaining = **limit - page->events.size();
+    co_return Ndjson(std::make_shared<StreamLines>(
+        store_, tenant, stream, options, remaining, std::move(first),
+        page->next));
+  }
+  std::string json;
+  json.reserve(page->events.size() * 320 + 32);
+  if (Status s = AppendEventPageJson(&json, page->events, page->next); !s.ok()) {
+    co_return ProblemFromStatus(s, trace);
+  }
+  co_return Json(200, std::move(json));
+}
+
+awaitable<HttpResponse> Api::ReadLog(const PreparedRequest& p,
+                                     const std::string& tenant, bool ndjson) {
+  const std::string& trace = p.trace.trace_id;
+  const Route& route = p.route;
+  storage::LogReadOptions options;
+  auto from = UintParam(route, "from");
+  if (!from.has_value()) co_return ProblemFromStatus(from.error(), trace);
+  options.from = from->value_or(0);
+  auto limit = LimitParam(route, ndjson ? UINT64_MAX : kMaxPageLimit);
+  if (!limit.has_value()) co_return ProblemFromStatus(limit.error(), trace);
+  if (auto types = route.Param("types")) options.filter.types = SplitList(*types);
+  if (auto category = route.Param("category")) {
+    options.filter.categories = SplitList(*category);
+  }
+
+  if (ndjson) {
+    // Up to the end of the log as it is now; later events belong to a
+    // follow=true read (subscriptions).
+    options.until = store_->LogEnd(tenant).value();
+    co_return Ndjson(std::make_shared<LogLines>(store_, tenant,
+                                                std::move(options), *limit));
+  }
+  options.limit = limit->value_or(1000);
+  auto read = [this, &tenant, &options] {
+    return store_->ReadLog(tenant, options);
+  };
+  auto page = co_await RunOn(readers_, std::move(read));
+  if (!page.has_value()) co_return ProblemFromStatus(page.error(), trace);
+  std::string json;
+  json.reserve(page->events.size() * 320 + 32);
+  if (Status s = AppendEventPageJson(&json, page->events, page->next); !s.ok()) {
+    co_return ProblemFromStatus(s, trace);
+  }
+  co_return Json(200, std::move(json));
+}
+
+awaitable<HttpResponse> Api::StreamInfo(const PreparedRequest& p,
+                                        const std::string& tenant) {
+  const std::string& stream = p.route.stream;
+  auto read = [this, &tenant, &stream] {
+    return store_->GetStreamInfo(tenant, stream);
+  };
+  auto info = co_await RunOn(readers_, std::move(read));
+  if (!info.has_value()) {
+    co_return ProblemFromStatus(info.error(), p.trace.trace_id);
+  }
+  co_return Json(200, StreamInfoJson(*info));
+}
+
+awaitable<HttpResponse> Api::ListStreams(const PreparedRequest& p,
+                                         const std::string& tenant) {
+  const std::string& trace = p.trace.trace_id;
+  auto limit = LimitParam(p.route, kMaxPageLimit);
+  if (!limit.has_value()) co_return ProblemFromStatus(limit.error(), trace);
+  const std::string prefix(p.route.Param("prefix").value_or(""));
+  const std::string after(p.route.Param("after").value_or(""));
+  const size_t n = limit->value_or(100);
+  auto read = [this, &tenant, &prefix, &after, n] {
+    return store_->ListStreams(tenant, prefix, after, n);
+  };
+  auto listing = co_await RunOn(readers_, std::move(read));
+  if (!listing.has_value()) co_return ProblemFromStatus(listing.error(), trace);
+  co_return Json(200, StreamListingJson(*listing));
+}
+
+awaitable<HttpResponse> Api::DeleteStream(const PreparedRequest& p,
+                                          const std::string& tenant) {
+  const std::string& trace = p.trace.trace_id;
+  storage::DeleteRequest req{tenant, p.route.stream,
+                             storage::ExpectedRevision::Any(), false};
+  if (auto e = p.route.Param("expectedRevision")) {
+    auto expected = ParseExpectedRevisionText(*e);
+    if (!expected.has_value()) co_return ProblemFromStatus(expected.error(), trace);
+    req.expected = *expected;
+  }
+  if (auto t = p.route.Param("tombstone")) {
+    if (*t != "true" && *t != "false") {
+      co_return Problem(400, "tombstone must be true or false", trace);
+    }
+    req.tombstone = *t == "true";
+  }
+  storage::WriteOutcome out = co_await AsyncWrite(
+      *store_, &storage::EventStore::Delete, std::move(req));
+  if (!out.status.ok()) {
+    std::string extra;
+    if (!out.conflicts.empty()) {
+      extra = ",\"actualRevision\":";
+      if (out.conflicts[0].actual_revision) {
+        AppendUint(&extra, *out.conflicts[0].actual_revision);
+      } else {
+        extra += "null";
+      }
+    }
+    co_return ProblemFromStatus(out.status, trace, extra);
+  }
+  HttpResponse r;
+  r.status = 204;
+  r.content_type.clear();
+  co_return r;
+}
+
+awaitable<HttpResponse> Api::SetMetadata(const PreparedRequest& p,
+                                         const std::string& tenant,
+                                         std::string_view body) {
+  const std::string& trace = p.trace.trace_id;
+  auto metadata = ParseMetadataBody(body);
+  if (!metadata.has_value()) co_return ProblemFromStatus(metadata.error(), trace);
+  storage::MetadataRequest req{tenant, p.route.stream, *metadata};
+  storage::WriteOutcome out = co_await AsyncWrite(
+      *store_, &storage::EventStore::SetMetadata, std::move(req));
+  if (!out.status.ok()) co_return ProblemFromStatus(out.status, trace);
+  co_return Json(200, StreamMetadataJson(out.metadata));
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "server/config.h"
+#include "server/http_types.h"
+#include "server/router.h"
+#include "server/trace_context.h"
+#include "storage/event_store.h"
+
+namespace cairn::server {
+
+// The parts of a request the API looks at; views into the session's parser,
+// valid until the response is written.
+struct RequestHead {
+  std::string_view method;
+  std::string_view target;
+  std::string_view content_type;
+  std::string_view accept;
+  std::string_view tenant;       // X-Cairn-Tenant
+  std::string_view traceparent;
+  std::optional<uint64_t> content_length;
+  bool has_body = false;  // Content-Length > 0 or chunked
+};
+
+// A request routed and checked as far as it can be before its body is read.
+struct PreparedRequest {
+  Route route;
+  TraceContext trace;
+  // Set when the request is answered without its body (404, 405, 413, 415);
+  // the session then closes the connection if a body was coming.
+  std::optional<HttpResponse> early;
+};
+
+// The HTTP API of cairnd: maps requests to the store and answers. Knows
+// nothing of sockets or Beast, so it is tested with plain values.
+// Thread-safe; Handle runs on the connection's strand and sends storage
+// work to the sequencer and the reader pool.
+class Api {
+ public:
+  Api(storage::EventStore* store, boost::asio::any_io_executor readers,
+      const Config& config);
+
+  PreparedRequest Prepare(const RequestHead& head) const;
+
+  boost::asio::awaitable<HttpResponse> Handle(const PreparedRequest& prepared,
+                                              const RequestHead& head,
+                                              std::string body);
+
+  // After this, new requests are answered 503 and /readyz fails.
+  void SetShuttingDown() { shutting_down_.store(true); }
+  bool shutting_down() const { return shutting_down_.load(); }
+
+ private:
+  boost::asio::awaitable<HttpResponse> Append(const PreparedRequest& p,
+                                              const std::string& tenant,
+                                              std::string_view body);
+  boost::asio::awaitable<HttpResponse> Transaction(const PreparedRequest& p,
+                                                   const std::string& tenant,
+                                                   std::string_view body);
+  boost::asio::awaitable<HttpResponse> ReadStream(const PreparedRequest& p,
+                                                  const std::string& tenant,
+                                                  bool ndjson);
+  boost::asio::awaitable<HttpResponse> ReadLog(const PreparedRequest& p,
+                                               const std::string& tenant,
+                                               bool ndjson);
+  boost::asio::awaitable<HttpResponse> StreamInfo(const PreparedRequest& p,
+                                                  const std::string& tenant);
+  boost::asio::awaitable<HttpResponse> ListStreams(const PreparedRequest& p,
+                                                   const std::string& tenant);
+  boost::asio::awaitable<HttpResponse> DeleteStream(const PreparedRequest& p,
+                                                    const std::string& tenant);
+  boost::asio::awaitable<HttpResponse> SetMetadata(const PreparedRequest& p,
+                                                   const std::string& tenant,
+                                                   std::string_view body);
+
+  storage::EventStore* const store_;
+  const boost::asio::any_io_executor readers_;
+  const Config config_;
+  std::atomic<bool> shutting_down_{false};
+};
+
+}  // namespace cairn::server

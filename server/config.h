@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "storage/event_store.h"
+
+namespace cairn::server {
+
+// Everything cairnd is told at start, from flags, CAIRN_* environment
+// variables and a TOML file (--config), in that order of precedence.
+struct Config {
+  std::string data_dir = "./data";         // Default: ./data
+  std::string listen = "127.0.0.1:8642";   // Default: 127.0.0.1:8642
+  bool dev = false;                        // Default: off
+  std::string jwt_secret_file;
+  std::string jwks_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::string tenant_claim = "orgId";      // Default: orgId
+  storage::Durability durability = storage::Durability::kFsync;
+  size_t max_body_bytes = size_t{16} << 20;  // Default: 16 MiB
+  size_t max_event_bytes = size_t{1} << 20;  // Default: 1 MiB
+  std::vector<std::string> projection_plugins;
+  std::string backup_dir;                  // Default: DATA_DIR/../backups
+  std::string log_level = "info";          // Default: info
+  std::vector<std::string> cors_origins;
+  // I/O threads. Default: one per core.
+  unsigned io_threads = 0;
+  // Threads that run storage reads off the I/O threads. Default: 2.
+  unsigned reader_threads = 2;
+  // A connection with no request for this long is closed. Default: 60 s.
+  unsigned idle_timeout_seconds = 60;
+  // Time SIGTERM gives requests already read to finish. Default: 10 s.
+  unsigned shutdown_grace_seconds = 10;
+};
+
+// The host and port of --listen.
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// Parses argv (and the environment, and --config). Throws CLI::ParseError
+// for bad flags; the caller prints it with app.exit(). Returns the exit code
+// to use when parsing asked to stop (--help), or -1 to run.
+int ParseConfig(int argc, char** argv, Config* config);
+
+// Splits HOST:PORT ([v6]:PORT too). False when malformed.
+bool ParseListenAddress(const std::string& text, ListenAddress* out);
+
+// Why this configuration cannot run, or empty when it can.
+std::string ValidateConfig(const Config& config, const ListenAddress& address);
+
+}  // namespace cairn::server

@@ -1,0 +1,371 @@
+#include "server/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "server/api.h"
+#include "server/async_store.h"
+#include "server/http_errors.h"
+#include "server/log.h"
+
+namespace cairn::server {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using net::awaitable;
+using net::ip::tcp;
+constexpr auto kUseTuple = net::experimental::as_tuple(net::use_awaitable);
+
+namespace {
+
+constexpr size_t kHeaderLimit = 16 * 1024;
+
+// One client connection. Its coroutine owns it through a shared_ptr; the
+// server keeps weak ones to close idle connections at shutdown.
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool idle = true;  // waiting for a request; touched only on the strand
+};
+
+class HttpServerImpl final : public HttpServer {
+ public:
+  HttpServerImpl(const Config& config, storage::EventStore* store)
+      : config_(config),
+        ioc_(static_cast<int>(IoThreads(config))),
+        readers_(config.reader_threads),
+        api_(store, readers_.get_executor(), config),
+        acceptor_(ioc_) {}
+
+  ~HttpServerImpl() override { readers_.join(); }
+
+  Status Bind(const ListenAddress& address) {
+    beast::error_code ec;
+    auto ip = net::ip::make_address(
+        address.host == "localhost" ? "127.0.0.1" : address.host, ec);
+    if (ec) return Status::InvalidArgument("bad listen host: " + address.host);
+    tcp::endpoint endpoint(ip, address.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::IOError("cannot listen on " + config_.listen + ": " +
+                             ec.message());
+    }
+    return Status::Ok();
+  }
+
+  std::string BoundAddress() const override {
+    beast::error_code ec;
+    auto ep = acceptor_.local_endpoint(ec);
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  void Run() override {
+    net::co_spawn(ioc_, Accept(), net::detached);
+    net::signal_set signals(ioc_, SIGINT, SIGTERM);
+    signals.async_wait([this](const beast::error_code& ec, int sig) {
+      if (!ec) BeginShutdown(sig);
+    });
+    std::vector<std::thread> threads;
+    const unsigned n = IoThreads(config_);
+    for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { RunIo(); });
+    RunIo();
+    for (auto& t : threads) t.join();
+  }
+
+ private:
+  static unsigned IoThreads(const Config& c) {
+    return c.io_threads > 0 ? c.io_threads
+                            : std::max(1u, std::thread::hardware_concurrency());
+  }
+
+  void RunIo() {
+    // A handler must not throw; if one does, the server cannot vouch for
+    // its state: log and exit non-zero rather than limp on.
+    try {
+      ioc_.run();
+    } catch (const std::exception& e) {
+      log::Error("unexpected exception on an I/O thread", {{"error", e.what()}});
+      std::_Exit(70);
+    }
+  }
+
+  awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] =
+          co_await acceptor_.async_accept(net::make_strand(ioc_), kUseTuple);
+      if (ec) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+          co_return;
+        }
+        log::Warn("accept failed", {{"error", ec.message()}});
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto conn = std::make_shared<Connection>(std::move(socket));
+      Track(conn);
+      net::co_spawn(conn->stream.get_executor(), Serve(conn),
+                    [this, conn](std::exception_ptr e) {
+                      if (e) {
+                        try {
+                          std::rethrow_exception(e);
+                        } catch (const std::exception& ex) {
+                          log::Error("connection failed", {{"error", ex.what()}});
+                        }
+                      }
+                      Untrack(conn.get());
+                    });
+    }
+  }
+
+  // One connection: requests in order (pipelining is sequential), until
+  // the client closes, an error, or shutdown.
+  awaitable<void> Serve(std::shared_ptr<Connection> conn) {
+    beast::tcp_stream& stream = conn->stream;
+    beast::flat_buffer buffer;
+    for (;;) {
+      if (api_.shutting_down() && buffer.size() == 0) break;
+      conn->idle = true;
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(kHeaderLimit);
+      parser.body_limit(config_.max_body_bytes);
+      stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
+                                                      kUseTuple);
+      conn->idle = false;
+      if (ec) {
+        if (IsBadRequest(ec)) {
+          const unsigned status = ec == http::error::header_limit ? 431 : 400;
+          co_await Write(stream, Problem(status, "malformed request: " + ec.message(),
+                                         TraceContext::FromHeader("").trace_id),
+                         11, false);
+        }
+        break;
+      }
+      auto& req = parser.get();
+      RequestHead head = HeadOf(req);
+      PreparedRequest prepared = api_.Prepare(head);
+      bool keep_alive = req.keep_alive() && !api_.shutting_down();
+      HttpResponse response;
+
+      if (api_.shutting_down()) {
+        response = Problem(503, "shutting down", prepared.trace.trace_id);
+        keep_alive = false;
+      } else if (prepared.early) {
+        response = std::move(*prepared.early);
+        // The body was not read: the connection cannot be reused.
+        if (head.has_body) keep_alive = false;
+      } else {
+        if (!parser.is_done()) {
+          if (req[http::field::expect] == "100-continue") {
+            http::response<http::empty_body> cont{http::status::continue_,
+                                                  req.version()};
+            auto [wec, wn] = co_await http::async_write(stream, cont, kUseTuple);
+            if (wec) break;
+          }
+          stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
+          auto [bec, bn] = co_await http::async_read(stream, buffer, parser,
+                                                     kUseTuple);
+          if (bec == http::error::body_limit) {
+            co_await Write(stream,
+                           Problem(413,
+                                   "the body is larger than " +
+                                       std::to_string(config_.max_body_bytes) +
+                                       " bytes",
+                                   prepared.trace.trace_id),
+                           req.version(), false);
+            break;
+          }
+          if (bec) {
+            if (IsBadRequest(bec)) {
+              co_await Write(stream,
+                             Problem(400, "malformed body: " + bec.message(),
+                                     prepared.trace.trace_id),
+                             req.version(), false);
+            }
+            break;
+          }
+        }
+        response = co_await api_.Handle(prepared, head, std::move(req.body()));
+      }
+      response.headers.emplace_back("traceparent", prepared.trace.ToHeader());
+      if (log::Enabled(log::Level::kDebug)) {
+        log::Debug("request", {{"method", head.method},
+                               {"target", head.target},
+                               {"status", response.status},
+                               {"trace_id", prepared.trace.trace_id}});
+      }
+      const bool ok = response.stream
+                          ? co_await WriteStream(stream, std::move(response),
+                                                 req.version(), keep_alive)
+                          : co_await Write(stream, std::move(response),
+                                           req.version(), keep_alive);
+      if (!ok || !keep_alive) break;
+    }
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
+  }
+
+  static bool IsBadRequest(const beast::error_code& ec) {
+    return ec.category() == http::make_error_code(http::error::bad_method).category() &&
+           ec != http::error::end_of_stream && ec != http::error::partial_message;
+  }
+
+  static RequestHead HeadOf(const http::request<http::string_body>& req) {
+    RequestHead h;
+    const auto sv = [](beast::string_view s) {
+      return std::string_view(s.data(), s.size());
+    };
+    h.method = sv(req.method_string());
+    h.target = sv(req.target());
+    h.content_type = sv(req[http::field::content_type]);
+    h.accept = sv(req[http::field::accept]);
+    h.tenant = sv(req["X-Cairn-Tenant"]);
+    h.traceparent = sv(req["traceparent"]);
+    if (auto len = req.payload_size()) h.content_length = *len;
+    h.has_body = req.chunked() || (h.content_length && *h.content_length > 0);
+    return h;
+  }
+
+  template <typename Message>
+  static void SetHeaders(Message& m, const HttpResponse& r, bool keep_alive) {
+    m.set(http::field::server, "cairn");
+    if (!r.content_type.empty()) m.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) m.set(k, v);
+    m.keep_alive(keep_alive);
+  }
+
+  awaitable<bool> Write(beast::tcp_stream& stream, HttpResponse r,
+                        unsigned version, bool keep_alive) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status),
+                                          version};
+    SetHeaders(res, r, keep_alive);
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+    stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
+    auto [ec, n] = co_await http::async_write(stream, res, kUseTuple);
+    co_return !ec;
+  }
+
+  // A chunked body from a ChunkSource; each chunk is read on the reader
+  // pool. An error after the header ends the response without its last
+  // chunk, so the client sees a truncated body rather than a wrong one.
+  awaitable<bool> WriteStream(beast::tcp_stream& stream, HttpResponse r,
+                              unsigned version, bool keep_alive) {
+    http::response<http::empty_body> res{static_cast<http::status>(r.status),
+                                         version};
+    SetHeaders(res, r, keep_alive);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
+    auto [ec, n] = co_await http::async_write_header(stream, sr, kUseTuple);
+    if (ec) co_return false;
+    std::shared_ptr<ChunkSource> source = std::move(r.stream);
+    for (;;) {
+      auto next = [source] { return source->Next(); };
+      auto chunk = co_await RunOn(readers_.get_executor(), std::move(next));
+      if (!chunk.has_value()) {
+        log::Error("streamed read failed", {{"error", chunk.error().ToString()}});
+        co_return false;
+      }
+      if (!chunk->has_value()) break;
+      if ((*chunk)->empty()) continue;
+      stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
+      auto [wec, wn] = co_await net::async_write(
+          stream, http::make_chunk(net::buffer(**chunk)), kUseTuple);
+      if (wec) co_return false;
+    }
+    auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(),
+                                               kUseTuple);
+    co_return !lec;
+  }
+
+  void Track(const std::shared_ptr<Connection>& c) {
+    std::lock_guard lock(mu_);
+    connections_.push_back(c);
+  }
+
+  void Untrack(Connection* c) {
+    std::lock_guard lock(mu_);
+    connections_.remove_if([c](const std::weak_ptr<Connection>& w) {
+      auto p = w.lock();
+      return !p || p.get() == c;
+    });
+    if (connections_.empty() && api_.shutting_down()) Finish();
+  }
+
+  void BeginShutdown(int signal) {
+    log::Info("shutting down", {{"signal", signal}});
+    api_.SetShuttingDown();
+    beast::error_code ec;
+    acceptor_.close(ec);
+    std::vector<std::shared_ptr<Connection>> open;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& w : connections_) {
+        if (auto c = w.lock()) open.push_back(std::move(c));
+      }
+      if (open.empty()) {
+        Finish();
+        return;
+      }
+    }
+    // Idle connections close now; busy ones finish their request first.
+    for (auto& c : open) {
+      net::post(c->stream.get_executor(), [c] {
+        if (c->idle) c->stream.socket().cancel();
+      });
+    }
+    grace_timer_.expires_after(std::chrono::seconds(config_.shutdown_grace_seconds));
+    grace_timer_.async_wait([this](const beast::error_code& e) {
+      if (e) return;
+      log::Warn("shutdown grace period over; closing remaining connections");
+      Finish();
+    });
+  }
+
+  void Finish() {
+    // Called from any thread; the timer is left alone (not thread-safe) and
+    // its pending wait is destroyed with the stopped io_context.
+    if (finished_.exchange(true)) return;
+    ioc_.stop();
+  }
+
+  const Config config_;
+  net::io_context ioc_;
+  net::thread_pool readers_;
+  Api api_;
+  tcp::acceptor acceptor_;
+  net::steady_timer grace_timer_{ioc_};
+  std::atomic<bool> finished_{false};
+  std::mutex mu_;
+  std::list<std::weak_ptr<Connection>> connections_;  // guarded by mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(
+    const Config& config, storage::EventStore* store) {
+  ListenAddress address;
+  if (!ParseListenAddress(config.listen, &address)) {
+    return Status::InvalidArgument("--listen must be HOST:PORT, not " +
+                                   config.listen);
+  }
+  auto server = std::make_unique<HttpServerImpl>(config, store);
+  if (Status s = server->Bind(address); !s.ok()) return s;
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+}  // namespace cairn::server

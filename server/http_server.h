@@ -1,0 +1,30 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "protocol/result.h"
+#include "server/config.h"
+#include "storage/event_store.h"
+
+namespace cairn::server {
+
+// cairnd's HTTP/1.1 server: a listener and one coroutine per connection on
+// its own strand, over an io_context run by Config::io_threads threads.
+class HttpServer {
+ public:
+  // Binds the listen address (port 0 picks a free port).
+  static Result<std::unique_ptr<HttpServer>> Create(
+      const Config& config, storage::EventStore* store);
+  virtual ~HttpServer() = default;
+
+  // The address bound, e.g. "127.0.0.1:41235".
+  virtual std::string BoundAddress() const = 0;
+
+  // Serves until SIGTERM or SIGINT, then drains: stops accepting, finishes
+  // the requests already read (later ones get 503), waits up to the grace
+  // period for connections to end, and returns. Blocks the caller.
+  virtual void Run() = 0;
+};
+
+}  // namespace cairn::server

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace boost::json {
+class value;
+}
+
+namespace cairn::server {
+
+// Appends s as a JSON string literal, quotes included. REQUIRES: s is valid
+// UTF-8 (every text Cairn writes was validated on the way in).
+void AppendJsonString(std::string* out, std::string_view s);
+
+void AppendUint(std::string* out, uint64_t v);
+
+// Appends microseconds since the epoch as RFC 3339 UTC with 6 decimals,
+// quotes included: "2026-11-25T02:44:32.123456Z".
+void AppendTimestamp(std::string* out, int64_t micros);
+
+// Compact JSON of a parsed value. Numbers keep their kind: integers as
+// written, doubles in the shortest form that reads back the same (not
+// Boost.JSON's "7.5E-1"). Recursion is bounded by the parser's max_depth.
+void AppendCompactJson(std::string* out, const boost::json::value& v);
+
+}  // namespace cairn::server

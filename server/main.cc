@@ -1,0 +1,72 @@
+// cairnd: the Cairn event store server.
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+#include "server/config.h"
+#include "server/http_server.h"
+#include "server/log.h"
+#include "storage/event_store.h"
+
+namespace {
+
+int Main(int argc, char** argv) {
+  using namespace cairn;  // NOLINT: one short main
+  server::Config config;
+  if (int code = server::ParseConfig(argc, argv, &config); code >= 0) {
+    return code;
+  }
+  server::log::SetLevel(config.log_level);
+  server::ListenAddress address;
+  if (!server::ParseListenAddress(config.listen, &address)) {
+    server::log::Error("cannot start", {{"error", "--listen must be HOST:PORT"}});
+    return 2;
+  }
+  if (std::string why = server::ValidateConfig(config, address); !why.empty()) {
+    server::log::Error("cannot start", {{"error", why}});
+    return 2;
+  }
+  if (config.dev) {
+    server::log::Warn("dev mode: no authentication; tenant from X-Cairn-Tenant",
+                      {{"listen", config.listen}});
+  }
+
+  storage::Options options;
+  options.durability = config.durability;
+  auto store = storage::EventStore::Open(options, config.data_dir);
+  if (!store.has_value()) {
+    server::log::Error("cannot open the data directory",
+                       {{"data_dir", config.data_dir},
+                        {"error", store.error().ToString()}});
+    return 1;
+  }
+  auto http = server::HttpServer::Create(config, store->get());
+  if (!http.has_value()) {
+    server::log::Error("cannot start", {{"error", http.error().ToString()}});
+    return 1;
+  }
+  // Tests and scripts read the bound port from this line (--listen :0).
+  server::log::Info("listening", {{"address", (*http)->BoundAddress()},
+                                  {"data_dir", config.data_dir}});
+  (*http)->Run();
+
+  // Every write acknowledged was durable already; Close commits what is
+  // queued and flushes. The store outlives the server's callbacks into it.
+  (*store)->Close();
+  http->reset();
+  store->reset();
+  server::log::Info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "cairnd: " << e.what() << std::endl;
+    return 1;
+  }
+}
