@@ -107,8 +107,9 @@ class StreamLines final : public ChunkSource {
       return std::optional<std::string>();
     }
     options_.from = *next_;
-    options_.limit = remaining_ ? std::min<uint64_t>(*remaining_, kNdjsonStreamPage)
-                                : kNdjsonStreamPage;
+    options_.limit = remaining_
+                         ? std::min<uint64_t>(*remaining_, kNdjsonStreamPage)
+                         : kNdjsonStreamPage;
     auto page = store_->ReadStream(tenant_, stream_, options_);
     if (!page.has_value()) return page.error();
     std::string chunk;
@@ -142,8 +143,9 @@ class LogLines final : public ChunkSource {
     if (done_ || (remaining_ && *remaining_ == 0)) {
       return std::optional<std::string>();
     }
-    options_.limit = remaining_ ? std::min<uint64_t>(*remaining_, kNdjsonLogPage)
-                                : kNdjsonLogPage;
+    options_.limit = remaining_
+                         ? std::min<uint64_t>(*remaining_, kNdjsonLogPage)
+                         : kNdjsonLogPage;
     auto page = store_->ReadLog(tenant_, options_);
     if (!page.has_value()) return page.error();
     std::string chunk;
@@ -217,8 +219,7 @@ PreparedRequest Api::Prepare(const RequestHead& head) const {
 }
 
 awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
-                                    const RequestHead& head,
-                                    std::string body) {
+                                    const RequestHead& head, std::string body) {
   const std::string& trace = p.trace.trace_id;
   switch (p.route.endpoint) {
     case Endpoint::kHealthz:
@@ -277,8 +278,8 @@ awaitable<HttpResponse> Api::Append(const PreparedRequest& p,
                                     std::string_view body) {
   const std::string& trace = p.trace.trace_id;
   const Caller caller{tenant, "anonymous", trace};
-  auto request = ParseAppendBody(body, p.route.stream, caller,
-                                 {config_.max_event_bytes});
+  auto request =
+      ParseAppendBody(body, p.route.stream, caller, {config_.max_event_bytes});
   if (!request.has_value()) co_return ProblemFromStatus(request.error(), trace);
 
   storage::WriteOutcome out = co_await AsyncWrite(
@@ -391,7 +392,8 @@ awaitable<HttpResponse> Api::ReadStream(const PreparedRequest& p,
   auto limit = LimitParam(route, ndjson ? UINT64_MAX : kMaxPageLimit);
   if (!limit.has_value()) co_return ProblemFromStatus(limit.error(), trace);
   options.limit = limit->value_or(ndjson ? kNdjsonStreamPage : 100);
-  if (ndjson) options.limit = std::min<uint64_t>(options.limit, kNdjsonStreamPage);
+  if (ndjson)
+    options.limit = std::min<uint64_t>(options.limit, kNdjsonStreamPage);
 
   const std::string& stream = route.stream;
   auto read = [this, &tenant, &stream, options] {
@@ -407,13 +409,14 @@ awaitable<HttpResponse> Api::ReadStream(const PreparedRequest& p,
     }
     std::optional<uint64_t> remaining;
     if (*limit) remaining = **limit - page->events.size();
-    co_return Ndjson(std::make_shared<StreamLines>(
-        store_, tenant, stream, options, remaining, std::move(first),
-        page->next));
+    co_return Ndjson(
+        std::make_shared<StreamLines>(store_, tenant, stream, options,
+                                      remaining, std::move(first), page->next));
   }
   std::string json;
   json.reserve(page->events.size() * 320 + 32);
-  if (Status s = AppendEventPageJson(&json, page->events, page->next); !s.ok()) {
+  if (Status s = AppendEventPageJson(&json, page->events, page->next);
+      !s.ok()) {
     co_return ProblemFromStatus(s, trace);
   }
   co_return Json(200, std::move(json));
@@ -429,7 +432,8 @@ awaitable<HttpResponse> Api::ReadLog(const PreparedRequest& p,
   options.from = from->value_or(0);
   auto limit = LimitParam(route, ndjson ? UINT64_MAX : kMaxPageLimit);
   if (!limit.has_value()) co_return ProblemFromStatus(limit.error(), trace);
-  if (auto types = route.Param("types")) options.filter.types = SplitList(*types);
+  if (auto types = route.Param("types"))
+    options.filter.types = SplitList(*types);
   if (auto category = route.Param("category")) {
     options.filter.categories = SplitList(*category);
   }
@@ -438,8 +442,8 @@ awaitable<HttpResponse> Api::ReadLog(const PreparedRequest& p,
     // Up to the end of the log as it is now; later events belong to a
     // follow=true read (subscriptions).
     options.until = store_->LogEnd(tenant).value();
-    co_return Ndjson(std::make_shared<LogLines>(store_, tenant,
-                                                std::move(options), *limit));
+    co_return Ndjson(
+        std::make_shared<LogLines>(store_, tenant, std::move(options), *limit));
   }
   options.limit = limit->value_or(1000);
   auto read = [this, &tenant, &options] {
@@ -449,7 +453,8 @@ awaitable<HttpResponse> Api::ReadLog(const PreparedRequest& p,
   if (!page.has_value()) co_return ProblemFromStatus(page.error(), trace);
   std::string json;
   json.reserve(page->events.size() * 320 + 32);
-  if (Status s = AppendEventPageJson(&json, page->events, page->next); !s.ok()) {
+  if (Status s = AppendEventPageJson(&json, page->events, page->next);
+      !s.ok()) {
     co_return ProblemFromStatus(s, trace);
   }
   co_return Json(200, std::move(json));
@@ -491,7 +496,8 @@ awaitable<HttpResponse> Api::DeleteStream(const PreparedRequest& p,
                              storage::ExpectedRevision::Any(), false};
   if (auto e = p.route.Param("expectedRevision")) {
     auto expected = ParseExpectedRevisionText(*e);
-    if (!expected.has_value()) co_return ProblemFromStatus(expected.error(), trace);
+    if (!expected.has_value())
+      co_return ProblemFromStatus(expected.error(), trace);
     req.expected = *expected;
   }
   if (auto t = p.route.Param("tombstone")) {
@@ -525,7 +531,8 @@ awaitable<HttpResponse> Api::SetMetadata(const PreparedRequest& p,
                                          std::string_view body) {
   const std::string& trace = p.trace.trace_id;
   auto metadata = ParseMetadataBody(body);
-  if (!metadata.has_value()) co_return ProblemFromStatus(metadata.error(), trace);
+  if (!metadata.has_value())
+    co_return ProblemFromStatus(metadata.error(), trace);
   storage::MetadataRequest req{tenant, p.route.stream, *metadata};
   storage::WriteOutcome out = co_await AsyncWrite(
       *store_, &storage::EventStore::SetMetadata, std::move(req));

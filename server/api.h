@@ -1,12 +1,11 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 
 #include "server/config.h"
 #include "server/http_types.h"
@@ -23,7 +22,7 @@ struct RequestHead {
   std::string_view target;
   std::string_view content_type;
   std::string_view accept;
-  std::string_view tenant;       // X-Cairn-Tenant
+  std::string_view tenant;  // X-Cairn-Tenant
   std::string_view traceparent;
   std::optional<uint64_t> content_length;
   bool has_body = false;  // Content-Length > 0 or chunked

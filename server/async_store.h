@@ -5,8 +5,8 @@
 // (the connection's strand), never on the sequencer or a reader thread.
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -24,10 +24,10 @@ namespace detail {
 template <typename Handler, typename Value>
 void CompleteOnOwnExecutor(Handler&& handler, Value&& value) {
   auto ex = boost::asio::get_associated_executor(handler);
-  boost::asio::post(ex, [h = std::move(handler),
-                         v = std::forward<Value>(value)]() mutable {
-    std::move(h)(std::move(v));
-  });
+  boost::asio::post(
+      ex, [h = std::move(handler), v = std::forward<Value>(value)]() mutable {
+        std::move(h)(std::move(v));
+      });
 }
 
 }  // namespace detail
@@ -39,8 +39,8 @@ auto AsyncWrite(storage::EventStore& store,
                 void (storage::EventStore::*submit)(Request,
                                                     storage::WriteCallback),
                 Request request) {
-  return boost::asio::async_initiate<
-      const boost::asio::use_awaitable_t<>&, void(storage::WriteOutcome)>(
+  return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                     void(storage::WriteOutcome)>(
       [&store, submit](auto handler, Request req) {
         // WriteCallback is copyable; the awaiting handler is not.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
@@ -59,10 +59,10 @@ auto RunOn(const Executor& pool, Fn fn) {
   return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
                                      void(R)>(
       [pool](auto handler, Fn f) {
-        boost::asio::post(pool, [h = std::move(handler),
-                                 f = std::move(f)]() mutable {
-          detail::CompleteOnOwnExecutor(std::move(h), f());
-        });
+        boost::asio::post(pool,
+                          [h = std::move(handler), f = std::move(f)]() mutable {
+                            detail::CompleteOnOwnExecutor(std::move(h), f());
+                          });
       },
       boost::asio::use_awaitable, std::move(fn));
 }

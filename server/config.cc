@@ -1,7 +1,6 @@
 #include "server/config.h"
 
 #include <CLI/CLI.hpp>
-
 #include <boost/asio/ip/address.hpp>
 #include <map>
 
@@ -24,7 +23,8 @@ int ParseConfig(int argc, char** argv, Config* c) {
   };
   opt("data-dir", &c->data_dir, "the RocksDB directory; created if absent");
   opt("listen", &c->listen, "HTTP and WebSocket address, HOST:PORT");
-  app.add_flag("--dev", c->dev, "no auth, tenant from X-Cairn-Tenant; loopback only")
+  app.add_flag("--dev", c->dev,
+               "no auth, tenant from X-Cairn-Tenant; loopback only")
       ->envname(env("dev"));
   opt("jwt-secret-file", &c->jwt_secret_file, "HS256 key file");
   opt("jwks-file", &c->jwks_file, "RS256/ES256 public keys (JWKS)");

@@ -12,20 +12,20 @@ namespace cairn::server {
 // Everything cairnd is told at start, from flags, CAIRN_* environment
 // variables and a TOML file (--config), in that order of precedence.
 struct Config {
-  std::string data_dir = "./data";         // Default: ./data
-  std::string listen = "127.0.0.1:8642";   // Default: 127.0.0.1:8642
-  bool dev = false;                        // Default: off
+  std::string data_dir = "./data";        // Default: ./data
+  std::string listen = "127.0.0.1:8642";  // Default: 127.0.0.1:8642
+  bool dev = false;                       // Default: off
   std::string jwt_secret_file;
   std::string jwks_file;
   std::string jwt_issuer;
   std::string jwt_audience;
-  std::string tenant_claim = "orgId";      // Default: orgId
+  std::string tenant_claim = "orgId";  // Default: orgId
   storage::Durability durability = storage::Durability::kFsync;
   size_t max_body_bytes = size_t{16} << 20;  // Default: 16 MiB
   size_t max_event_bytes = size_t{1} << 20;  // Default: 1 MiB
   std::vector<std::string> projection_plugins;
-  std::string backup_dir;                  // Default: DATA_DIR/../backups
-  std::string log_level = "info";          // Default: info
+  std::string backup_dir;          // Default: DATA_DIR/../backups
+  std::string log_level = "info";  // Default: info
   std::vector<std::string> cors_origins;
   // I/O threads. Default: one per core.
   unsigned io_threads = 0;

@@ -1,11 +1,11 @@
 #include "server/http_server.h"
 
+#include <array>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <list>
 #include <mutex>
@@ -96,7 +96,8 @@ class HttpServerImpl final : public HttpServer {
     try {
       ioc_.run();
     } catch (const std::exception& e) {
-      log::Error("unexpected exception on an I/O thread", {{"error", e.what()}});
+      log::Error("unexpected exception on an I/O thread",
+                 {{"error", e.what()}});
       std::_Exit(70);
     }
   }
@@ -115,17 +116,18 @@ class HttpServerImpl final : public HttpServer {
       socket.set_option(tcp::no_delay(true), ec);
       auto conn = std::make_shared<Connection>(std::move(socket));
       Track(conn);
-      net::co_spawn(conn->stream.get_executor(), Serve(conn),
-                    [this, conn](std::exception_ptr e) {
-                      if (e) {
-                        try {
-                          std::rethrow_exception(e);
-                        } catch (const std::exception& ex) {
-                          log::Error("connection failed", {{"error", ex.what()}});
-                        }
-                      }
-                      Untrack(conn.get());
-                    });
+      net::co_spawn(
+          conn->stream.get_executor(), Serve(conn),
+          [this, conn](std::exception_ptr e) {
+            if (e) {
+              try {
+                std::rethrow_exception(e);
+              } catch (const std::exception& ex) {
+                log::Error("connection failed", {{"error", ex.what()}});
+              }
+            }
+            Untrack(conn.get());
+          });
     }
   }
 
@@ -134,6 +136,7 @@ class HttpServerImpl final : public HttpServer {
   awaitable<void> Serve(std::shared_ptr<Connection> conn) {
     beast::tcp_stream& stream = conn->stream;
     beast::flat_buffer buffer;
+    bool unread_body = false;  // a body may still be arriving
     for (;;) {
       if (api_.shutting_down() && buffer.size() == 0) break;
       conn->idle = true;
@@ -141,14 +144,15 @@ class HttpServerImpl final : public HttpServer {
       parser.header_limit(kHeaderLimit);
       parser.body_limit(config_.max_body_bytes);
       stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
-      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
-                                                      kUseTuple);
+      auto [ec, n] =
+          co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       conn->idle = false;
       if (ec) {
         if (IsBadRequest(ec)) {
           const unsigned status = ec == http::error::header_limit ? 431 : 400;
-          co_await Write(stream, Problem(status, "malformed request: " + ec.message(),
-                                         TraceContext::FromHeader("").trace_id),
+          co_await Write(stream,
+                         Problem(status, "malformed request: " + ec.message(),
+                                 TraceContext::FromHeader("").trace_id),
                          11, false);
         }
         break;
@@ -165,26 +169,32 @@ class HttpServerImpl final : public HttpServer {
       } else if (prepared.early) {
         response = std::move(*prepared.early);
         // The body was not read: the connection cannot be reused.
-        if (head.has_body) keep_alive = false;
+        if (head.has_body) {
+          keep_alive = false;
+          unread_body = true;
+        }
       } else {
         if (!parser.is_done()) {
           if (req[http::field::expect] == "100-continue") {
             http::response<http::empty_body> cont{http::status::continue_,
                                                   req.version()};
-            auto [wec, wn] = co_await http::async_write(stream, cont, kUseTuple);
+            auto [wec, wn] =
+                co_await http::async_write(stream, cont, kUseTuple);
             if (wec) break;
           }
-          stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
-          auto [bec, bn] = co_await http::async_read(stream, buffer, parser,
-                                                     kUseTuple);
+          stream.expires_after(
+              std::chrono::seconds(config_.idle_timeout_seconds));
+          auto [bec, bn] =
+              co_await http::async_read(stream, buffer, parser, kUseTuple);
           if (bec == http::error::body_limit) {
-            co_await Write(stream,
-                           Problem(413,
-                                   "the body is larger than " +
-                                       std::to_string(config_.max_body_bytes) +
-                                       " bytes",
-                                   prepared.trace.trace_id),
-                           req.version(), false);
+            unread_body = true;
+            co_await Write(
+                stream,
+                Problem(413,
+                        "the body is larger than " +
+                            std::to_string(config_.max_body_bytes) + " bytes",
+                        prepared.trace.trace_id),
+                req.version(), false);
             break;
           }
           if (bec) {
@@ -213,14 +223,37 @@ class HttpServerImpl final : public HttpServer {
                                            req.version(), keep_alive);
       if (!ok || !keep_alive) break;
     }
+    co_await LingeringClose(stream, unread_body);
+  }
+
+  // Closes after our last response. If the client may still be sending a
+  // body we did not read, closing at once would reset the connection and
+  // could destroy that response in flight (RFC 9112 9.6): stop sending,
+  // then discard what arrives, bounded in bytes and time.
+  static awaitable<void> LingeringClose(beast::tcp_stream& stream,
+                                        bool unread_body) {
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (unread_body && !ec) {
+      constexpr size_t kMaxDiscard = size_t{64} << 20;
+      std::array<char, 16 * 1024> scratch;
+      size_t discarded = 0;
+      stream.expires_after(std::chrono::seconds(2));
+      while (discarded < kMaxDiscard) {
+        auto [rec, n] =
+            co_await stream.async_read_some(net::buffer(scratch), kUseTuple);
+        if (rec) break;
+        discarded += n;
+      }
+    }
     stream.close();
   }
 
   static bool IsBadRequest(const beast::error_code& ec) {
-    return ec.category() == http::make_error_code(http::error::bad_method).category() &&
-           ec != http::error::end_of_stream && ec != http::error::partial_message;
+    return ec.category() ==
+               http::make_error_code(http::error::bad_method).category() &&
+           ec != http::error::end_of_stream &&
+           ec != http::error::partial_message;
   }
 
   static RequestHead HeadOf(const http::request<http::string_body>& req) {
@@ -242,7 +275,8 @@ class HttpServerImpl final : public HttpServer {
   template <typename Message>
   static void SetHeaders(Message& m, const HttpResponse& r, bool keep_alive) {
     m.set(http::field::server, "cairn");
-    if (!r.content_type.empty()) m.set(http::field::content_type, r.content_type);
+    if (!r.content_type.empty())
+      m.set(http::field::content_type, r.content_type);
     for (const auto& [k, v] : r.headers) m.set(k, v);
     m.keep_alive(keep_alive);
   }
@@ -277,7 +311,8 @@ class HttpServerImpl final : public HttpServer {
       auto next = [source] { return source->Next(); };
       auto chunk = co_await RunOn(readers_.get_executor(), std::move(next));
       if (!chunk.has_value()) {
-        log::Error("streamed read failed", {{"error", chunk.error().ToString()}});
+        log::Error("streamed read failed",
+                   {{"error", chunk.error().ToString()}});
         co_return false;
       }
       if (!chunk->has_value()) break;
@@ -287,8 +322,8 @@ class HttpServerImpl final : public HttpServer {
           stream, http::make_chunk(net::buffer(**chunk)), kUseTuple);
       if (wec) co_return false;
     }
-    auto [lec, ln] = co_await net::async_write(stream, http::make_chunk_last(),
-                                               kUseTuple);
+    auto [lec, ln] =
+        co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);
     co_return !lec;
   }
 
@@ -328,7 +363,8 @@ class HttpServerImpl final : public HttpServer {
         if (c->idle) c->stream.socket().cancel();
       });
     }
-    grace_timer_.expires_after(std::chrono::seconds(config_.shutdown_grace_seconds));
+    grace_timer_.expires_after(
+        std::chrono::seconds(config_.shutdown_grace_seconds));
     grace_timer_.async_wait([this](const beast::error_code& e) {
       if (e) return;
       log::Warn("shutdown grace period over; closing remaining connections");

@@ -14,8 +14,8 @@ namespace cairn::server {
 class HttpServer {
  public:
   // Binds the listen address (port 0 picks a free port).
-  static Result<std::unique_ptr<HttpServer>> Create(
-      const Config& config, storage::EventStore* store);
+  static Result<std::unique_ptr<HttpServer>> Create(const Config& config,
+                                                    storage::EventStore* store);
   virtual ~HttpServer() = default;
 
   // The address bound, e.g. "127.0.0.1:41235".

@@ -1,7 +1,6 @@
 #include "server/json_writer.h"
 
 #include <boost/json/value.hpp>
-
 #include <charconv>
 #include <cmath>
 
@@ -147,7 +146,8 @@ void AppendCompactJson(std::string* out, const boost::json::value& v) {
       for (const auto& kv : v.get_object()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendJsonString(out, std::string_view(kv.key().data(), kv.key().size()));
+        AppendJsonString(out,
+                         std::string_view(kv.key().data(), kv.key().size()));
         out->push_back(':');
         AppendCompactJson(out, kv.value());
       }

@@ -49,9 +49,10 @@ void Write(Level level, std::string_view msg,
   std::string line;
   line.reserve(128);
   line.append("{\"time\":");
-  AppendTimestamp(&line, std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count());
+  AppendTimestamp(&line,
+                  std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
   line.append(",\"level\":\"");
   line.append(kNames[static_cast<int>(level)]);
   line.append("\",\"msg\":");

@@ -16,10 +16,13 @@ struct Field {
   std::string_view key;
   std::variant<std::string_view, int64_t> value;
   Field(std::string_view k, std::string_view v) : key(k), value(v) {}
-  Field(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
-  Field(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
+  Field(std::string_view k, const std::string& v)
+      : key(k), value(std::string_view(v)) {}
+  Field(std::string_view k, const char* v)
+      : key(k), value(std::string_view(v)) {}
   Field(std::string_view k, int64_t v) : key(k), value(v) {}
-  Field(std::string_view k, uint64_t v) : key(k), value(static_cast<int64_t>(v)) {}
+  Field(std::string_view k, uint64_t v)
+      : key(k), value(static_cast<int64_t>(v)) {}
   Field(std::string_view k, int v) : key(k), value(int64_t{v}) {}
   Field(std::string_view k, unsigned v) : key(k), value(int64_t{v}) {}
 };

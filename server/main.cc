@@ -20,7 +20,8 @@ int Main(int argc, char** argv) {
   server::log::SetLevel(config.log_level);
   server::ListenAddress address;
   if (!server::ParseListenAddress(config.listen, &address)) {
-    server::log::Error("cannot start", {{"error", "--listen must be HOST:PORT"}});
+    server::log::Error("cannot start",
+                       {{"error", "--listen must be HOST:PORT"}});
     return 2;
   }
   if (std::string why = server::ValidateConfig(config, address); !why.empty()) {
@@ -36,9 +37,9 @@ int Main(int argc, char** argv) {
   options.durability = config.durability;
   auto store = storage::EventStore::Open(options, config.data_dir);
   if (!store.has_value()) {
-    server::log::Error("cannot open the data directory",
-                       {{"data_dir", config.data_dir},
-                        {"error", store.error().ToString()}});
+    server::log::Error(
+        "cannot open the data directory",
+        {{"data_dir", config.data_dir}, {"error", store.error().ToString()}});
     return 1;
   }
   auto http = server::HttpServer::Create(config, store->get());

@@ -1,7 +1,6 @@
 #include "server/request_body.h"
 
 #include <boost/json.hpp>
-
 #include <charconv>
 #include <unordered_set>
 
@@ -17,7 +16,9 @@ struct UuidHash {
   size_t operator()(const Uuid& u) const noexcept { return u.hi ^ (u.lo * 31); }
 };
 
-Status Invalid(std::string msg) { return Status::InvalidArgument(std::move(msg)); }
+Status Invalid(std::string msg) {
+  return Status::InvalidArgument(std::move(msg));
+}
 
 // Parses with a fresh arena per request (a reused monotonic_resource breaks
 // after release(); see shared/STACK.md) and a depth bound.
@@ -51,9 +52,11 @@ Result<std::vector<std::string>> ParseStringList(const json::object& o,
   std::vector<std::string> out;
   const json::value* v = o.if_contains(key);
   if (v == nullptr) return out;
-  if (!v->is_array()) return Invalid(std::string(key) + " must be an array of strings");
+  if (!v->is_array())
+    return Invalid(std::string(key) + " must be an array of strings");
   for (const auto& e : v->get_array()) {
-    if (!e.is_string()) return Invalid(std::string(key) + " must be an array of strings");
+    if (!e.is_string())
+      return Invalid(std::string(key) + " must be an array of strings");
     out.emplace_back(View(e.get_string()));
   }
   return out;
@@ -136,8 +139,7 @@ Result<std::vector<storage::ProposedEvent>> ParseEvents(
       return Invalid(where + ".id appears twice in the request");
     }
     ev.record = EncodeEventRecord({ev.id, stream, View(type->get_string()),
-                                   texts[i].data, texts[i].metadata,
-                                   context});
+                                   texts[i].data, texts[i].metadata, context});
     out.push_back(std::move(ev));
   }
   return out;
@@ -160,8 +162,8 @@ Result<storage::StreamAppend> ParseStreamAppend(
   storage::StreamAppend sa;
   sa.stream = std::string(stream);
   auto expected = ParseExpectedRevision(o.if_contains("expectedRevision"));
-  auto events = ParseEvents(o.if_contains("events"), stream, context, limits,
-                            seen_ids);
+  auto events =
+      ParseEvents(o.if_contains("events"), stream, context, limits, seen_ids);
   // A too-large event outranks a bad expectation (413 before 400).
   if (!events.has_value() && events.error().code() == Status::Code::kTooLarge) {
     return events.error();
@@ -181,7 +183,8 @@ Result<storage::ExpectedRevision> ParseExpectedRevisionText(
   if (text == "no_stream") return storage::ExpectedRevision::NoStream();
   if (text == "exists") return storage::ExpectedRevision::Exists();
   uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) {
     return storage::ExpectedRevision::Exact(n);
   }
@@ -199,8 +202,8 @@ Result<storage::AppendRequest> ParseAppendBody(std::string_view body,
   if (!parsed.has_value()) return parsed.error();
   if (!parsed->is_object()) return Invalid("the body must be a JSON object");
   std::unordered_set<Uuid, UuidHash> seen_ids;
-  auto sa = ParseStreamAppend(parsed->get_object(), stream,
-                              ContextJson(caller), limits, &seen_ids);
+  auto sa = ParseStreamAppend(parsed->get_object(), stream, ContextJson(caller),
+                              limits, &seen_ids);
   if (!sa.has_value()) return sa.error();
   storage::AppendRequest req;
   req.tenant = caller.tenant;
@@ -242,11 +245,12 @@ Result<storage::AppendRequest> ParseTransactionBody(std::string_view body,
     if (!seen_streams.insert(std::string(name)).second) {
       return Invalid(where + ".stream appears twice in the transaction");
     }
-    auto sa = ParseStreamAppend(a.get_object(), name, context, limits,
-                                &seen_ids);
+    auto sa =
+        ParseStreamAppend(a.get_object(), name, context, limits, &seen_ids);
     if (!sa.has_value()) {
       if (sa.error().code() == Status::Code::kTooLarge) return sa.error();
-      if (first_invalid.ok()) first_invalid = Invalid(where + ": " + sa.error().message());
+      if (first_invalid.ok())
+        first_invalid = Invalid(where + ": " + sa.error().message());
       continue;
     }
     req.streams.push_back(std::move(*sa));
@@ -276,7 +280,8 @@ Result<storage::AppendRequest> ParseTransactionBody(std::string_view body,
       } else if (after->is_int64() && after->get_int64() >= 0) {
         cond.after = GlobalPosition(static_cast<uint64_t>(after->get_int64()));
       } else {
-        return Invalid("condition.after must be a position (a whole number from 0)");
+        return Invalid(
+            "condition.after must be a position (a whole number from 0)");
       }
     }
     req.condition = std::move(cond);
@@ -299,7 +304,8 @@ Result<storage::StreamMetadata> ParseMetadataBody(std::string_view body) {
     } else if (v->is_int64() && v->get_int64() >= 0) {
       *out = static_cast<uint64_t>(v->get_int64());
     } else {
-      return Invalid(std::string(key) + " must be a whole number from 0, or null");
+      return Invalid(std::string(key) +
+                     " must be a whole number from 0, or null");
     }
     return Status::Ok();
   };

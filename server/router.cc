@@ -33,7 +33,8 @@ Route MatchRoute(std::string_view method, std::string_view target) {
     return true;
   };
   // Each path with the methods it answers.
-  const auto match = [&](Endpoint e, std::initializer_list<std::string_view> methods) {
+  const auto match = [&](Endpoint e,
+                         std::initializer_list<std::string_view> methods) {
     r.endpoint = e;
     for (std::string_view m : methods) {
       if (m == method) {

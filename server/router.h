@@ -9,14 +9,14 @@
 namespace cairn::server {
 
 enum class Endpoint {
-  kHealthz,        // GET /healthz
-  kReadyz,         // GET /readyz
-  kStreamEvents,   // GET, POST /v1/streams/{stream}/events
-  kStream,         // GET, DELETE /v1/streams/{stream}
-  kStreamMetadata, // PUT /v1/streams/{stream}/metadata
-  kStreams,        // GET /v1/streams
-  kLog,            // GET /v1/events
-  kTransactions,   // POST /v1/transactions
+  kHealthz,         // GET /healthz
+  kReadyz,          // GET /readyz
+  kStreamEvents,    // GET, POST /v1/streams/{stream}/events
+  kStream,          // GET, DELETE /v1/streams/{stream}
+  kStreamMetadata,  // PUT /v1/streams/{stream}/metadata
+  kStreams,         // GET /v1/streams
+  kLog,             // GET /v1/events
+  kTransactions,    // POST /v1/transactions
 };
 
 struct Route {

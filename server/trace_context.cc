@@ -38,12 +38,11 @@ std::string RandomHex(size_t digits) {
 TraceContext TraceContext::FromHeader(std::string_view h) {
   TraceContext t;
   // 00-<32 hex>-<16 hex>-<2 hex>
-  const bool valid = h.size() == 55 && h.substr(0, 3) == "00-" &&
-                     h[35] == '-' && h[52] == '-' &&
-                     IsLowerHex(h.substr(3, 32)) &&
-                     IsLowerHex(h.substr(36, 16)) &&
-                     IsLowerHex(h.substr(53, 2)) && !AllZero(h.substr(3, 32)) &&
-                     !AllZero(h.substr(36, 16));
+  const bool valid =
+      h.size() == 55 && h.substr(0, 3) == "00-" && h[35] == '-' &&
+      h[52] == '-' && IsLowerHex(h.substr(3, 32)) &&
+      IsLowerHex(h.substr(36, 16)) && IsLowerHex(h.substr(53, 2)) &&
+      !AllZero(h.substr(3, 32)) && !AllZero(h.substr(36, 16));
   if (valid) {
     t.trace_id = std::string(h.substr(3, 32));
     t.sampled = (std::stoi(std::string(h.substr(53, 2)), nullptr, 16) & 1) != 0;

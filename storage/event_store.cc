@@ -185,13 +185,14 @@ Result<StreamPage> EventStoreImpl::ReadStream(
   const uint64_t hi = head.next_revision - 1;
   if (head.metadata.max_count) {
     const uint64_t keep = *head.metadata.max_count;
-    lo = std::max(lo, head.next_revision > keep ? head.next_revision - keep : 0);
+    lo =
+        std::max(lo, head.next_revision > keep ? head.next_revision - keep : 0);
     if (keep == 0) return page;
   }
   const int64_t min_time_us =
       head.metadata.max_age_seconds
-          ? NowMicros() - static_cast<int64_t>(*head.metadata.max_age_seconds *
-                                               1'000'000)
+          ? NowMicros() -
+                static_cast<int64_t>(*head.metadata.max_age_seconds * 1'000'000)
           : INT64_MIN;
 
   const bool forward = options.direction == Direction::kForward;
@@ -228,8 +229,8 @@ Result<StreamPage> EventStoreImpl::ReadStream(
   for (; it->Valid() && positions.size() < options.limit;
        forward ? it->Next() : it->Prev()) {
     if (it->value().size() != 8) return Status::Corruption("bad index entry");
-    revisions.push_back(keys::StreamIndexKeyRevision(it->key().ToStringView())
-                            .value());
+    revisions.push_back(
+        keys::StreamIndexKeyRevision(it->key().ToStringView()).value());
     positions.push_back(keys::GetBigEndian64(it->value().data()));
   }
   if (!it->status().ok()) return FromRocksDb(it->status());
@@ -345,7 +346,8 @@ Result<StreamListing> EventStoreImpl::ListStreams(std::string_view tenant,
     auto head = keys::DecodeStreamHead(value);
     if (!head) return Status::Corruption("bad stream head");
     if (head->deleted || !head->has_events()) continue;
-    std::string name = it->key().ToString().substr(keys::kStreamNameKeyPrefixBytes);
+    std::string name =
+        it->key().ToString().substr(keys::kStreamNameKeyPrefixBytes);
     if (listing.streams.size() == limit) {
       listing.next = listing.streams.back().stream;
       return listing;

@@ -36,7 +36,7 @@ std::string TenantNameKey(std::string_view tenant);
 std::string StreamNameKey(TenantId tenant, std::string_view stream);
 // 'L' tenant(4) -> u64 the tenant's next position
 std::string LogEndKey(TenantId tenant);
-inline constexpr char kFormatKey[] = "Mformat";              // -> u32
+inline constexpr char kFormatKey[] = "Mformat";                // -> u32
 inline constexpr char kNextStreamIdKey[] = "Mnext_stream_id";  // -> u64
 inline constexpr size_t kStreamNameKeyPrefixBytes = 5;
 

@@ -332,8 +332,8 @@ Result<Sequencer::StreamState*> Sequencer::ResolveStream(
     if (s.ok()) {
       if (value.size() != 8) return Status::Corruption("bad stream id entry");
       loaded.id = StreamId(keys::GetBigEndian64(value.data()));
-      s = db_->db()->Get(ro, db_->heads(), keys::HeadKey(*tenant.id, *loaded.id),
-                         &value);
+      s = db_->db()->Get(ro, db_->heads(),
+                         keys::HeadKey(*tenant.id, *loaded.id), &value);
       if (s.ok()) {
         loaded.head = keys::DecodeStreamHead(value);
         if (!loaded.head) return Status::Corruption("bad stream head");
@@ -360,8 +360,8 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
     }
     const keys::StreamHead* head = g.Head(*s);
     if (head != nullptr && head->tombstoned) {
-      out.status = Status::StreamDeleted("stream " + sa.stream +
-                                         " is tombstoned");
+      out.status =
+          Status::StreamDeleted("stream " + sa.stream + " is tombstoned");
       return;
     }
     streams.push_back(*s);
@@ -413,17 +413,15 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
     Group::StreamChange& sc = g.StageStream(tc, streams[i], sa.stream);
     keys::StreamHead& head = sc.head;
     head.deleted = false;  // an append revives a soft-deleted stream
-    StreamAppendResult result{sa.stream, StreamRevision(head.next_revision),
-                              StreamRevision(0),
-                              GlobalPosition(tc.next_position),
-                              GlobalPosition(0)};
+    StreamAppendResult result{
+        sa.stream, StreamRevision(head.next_revision), StreamRevision(0),
+        GlobalPosition(tc.next_position), GlobalPosition(0)};
     for (ProposedEvent& ev : sa.events) {
       const StreamRevision revision(head.next_revision++);
       const GlobalPosition position(tc.next_position++);
       PatchEventRecord(&ev.record, revision, g.now_us);
       g.batch.Put(db_->events(), keys::EventKey(tc.id, position), ev.record);
-      g.batch.Put(db_->streams(),
-                  keys::StreamIndexKey(tc.id, sc.id, revision),
+      g.batch.Put(db_->streams(), keys::StreamIndexKey(tc.id, sc.id, revision),
                   BigEndian64(position.value()));
       const keys::EventIdEntry entry{sc.id, revision, position};
       g.batch.Put(db_->event_ids(), keys::EventIdKey(tc.id, ev.id),
@@ -525,7 +523,8 @@ Result<std::optional<GlobalPosition>> Sequencer::FindConditionConflict(
   // type and category indexes this scans the log after `start`.
   if (tenant.id && start < tenant.next_position) {
     rocksdb::ReadOptions ro;
-    const std::string upper = keys::EventKey(*tenant.id, GlobalPosition(tenant.next_position));
+    const std::string upper =
+        keys::EventKey(*tenant.id, GlobalPosition(tenant.next_position));
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(
@@ -570,8 +569,8 @@ void Sequencer::ApplyDelete(Group& g, const DeleteRequest& req,
     return;
   }
   if (head->tombstoned) {
-    out.status = Status::StreamDeleted("stream " + req.stream +
-                                       " is tombstoned");
+    out.status =
+        Status::StreamDeleted("stream " + req.stream + " is tombstoned");
     return;
   }
   const auto actual = head->visible_last_revision();
@@ -598,8 +597,8 @@ void Sequencer::ApplyMetadata(Group& g, const MetadataRequest& req,
   }
   const keys::StreamHead* head = g.Head(*s);
   if (head != nullptr && head->tombstoned) {
-    out.status = Status::StreamDeleted("stream " + req.stream +
-                                       " is tombstoned");
+    out.status =
+        Status::StreamDeleted("stream " + req.stream + " is tombstoned");
     return;
   }
   Group::TenantChange& tc = g.StageTenant(&tenant);

@@ -23,7 +23,8 @@ struct StringHash {
 };
 
 template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+using StringMap =
+    std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 // The tenants that have committed at least one write, for readers.
 // Thread-safe: the sequencer adds, any thread finds. Entries live as long

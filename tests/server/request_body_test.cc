@@ -1,0 +1,143 @@
+#include "server/request_body.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "protocol/event_record.h"
+
+namespace cairn::server {
+namespace {
+
+const Caller kCaller{"acme", "anonymous", "4bf92f3577b34da6a3ce929d0e0e4736"};
+const BodyLimits kLimits{1024};
+
+Status::Code AppendError(std::string_view body) {
+  auto r = ParseAppendBody(body, "s-1", kCaller, kLimits);
+  return r.has_value() ? Status::Code::kOk : r.error().code();
+}
+
+TEST(RequestBodyTest, ParsesEventsAndStampsContext) {
+  auto r = ParseAppendBody(
+      R"({"expectedRevision": 3, "events": [
+          {"id": "0b5d3c3e-6a5f-4b7e-9d9e-1f0c2e0a9b11", "type": "AttemptSubmitted",
+           "data": {"correct": true, "score": 0.5}, "metadata": {"userId": "u"},
+           "context": {"orgId": "forged"}}]})",
+      "learner-1", kCaller, kLimits);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  ASSERT_EQ(r->streams.size(), 1u);
+  const auto& sa = r->streams[0];
+  EXPECT_EQ(sa.expected, storage::ExpectedRevision::Exact(3));
+  ASSERT_EQ(sa.events.size(), 1u);
+  EXPECT_TRUE(sa.events[0].client_id);
+  auto view = DecodeEventRecord(sa.events[0].record);
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->id.ToString(), "0b5d3c3e-6a5f-4b7e-9d9e-1f0c2e0a9b11");
+  EXPECT_EQ(view->stream, "learner-1");
+  EXPECT_EQ(view->data, R"({"correct":true,"score":0.5})");
+  EXPECT_EQ(view->metadata, R"({"userId":"u"})");
+  // The server's context, never the client's.
+  EXPECT_EQ(
+      view->context,
+      R"({"orgId":"acme","principal":"anonymous","traceId":"4bf92f3577b34da6a3ce929d0e0e4736"})");
+}
+
+TEST(RequestBodyTest, DefaultsAreAnyNullDataAndEmptyMetadata) {
+  auto r =
+      ParseAppendBody(R"({"events":[{"type":"T"}]})", "s", kCaller, kLimits);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->streams[0].expected, storage::ExpectedRevision::Any());
+  EXPECT_FALSE(r->streams[0].events[0].client_id);
+  auto view = DecodeEventRecord(r->streams[0].events[0].record);
+  EXPECT_EQ(view->data, "null");
+  EXPECT_EQ(view->metadata, "{}");
+}
+
+TEST(RequestBodyTest, RejectsBadBodiesAsInvalidArgument) {
+  const std::string long_type(257, 'T');
+  for (
+      const std::string& body : std::vector<std::string>{
+          "{", "[]", "42", R"({})", R"({"events":{}})", R"({"events":[]})",
+          R"({"events":[1]})", R"({"events":[{}]})",
+          R"({"events":[{"type":5}]})", R"({"events":[{"type":""}]})",
+          R"({"events":[{"type":"a\nb"}]})",
+          R"({"events":[{"type":")" + long_type + R"("}]})",
+          R"({"events":[{"type":"T","metadata":[]}]})",
+          R"({"events":[{"type":"T","id":"nope"}]})",
+          R"({"expectedRevision":"foo","events":[{"type":"T"}]})",
+          R"({"expectedRevision":-5,"events":[{"type":"T"}]})",
+          R"({"expectedRevision":1.5,"events":[{"type":"T"}]})",
+          R"({"events":[{"type":"T","id":"0b5d3c3e-6a5f-4b7e-9d9e-1f0c2e0a9b11"},)"
+          R"({"type":"T","id":"0B5D3C3E-6A5F-4B7E-9D9E-1F0C2E0A9B11"}]})"}) {
+    SCOPED_TRACE(body);
+    EXPECT_EQ(AppendError(body), Status::Code::kInvalidArgument);
+  }
+}
+
+TEST(RequestBodyTest, DeepNestingIsRefusedNotRecursed) {
+  std::string deep = R"({"events":[{"type":"T","data":)";
+  deep += std::string(10'000, '[') + std::string(10'000, ']') + "}]}";
+  EXPECT_EQ(AppendError(deep), Status::Code::kInvalidArgument);
+}
+
+TEST(RequestBodyTest, OversizedEventIsTooLargeEvenBesideInvalidOnes) {
+  const std::string big(2000, 'x');
+  EXPECT_EQ(AppendError(R"({"events":[{"type":"T","data":")" + big + R"("}]})"),
+            Status::Code::kTooLarge);
+  // 413 outranks 400 (API.md precedence).
+  EXPECT_EQ(AppendError(R"({"expectedRevision":"foo","events":[{},)"
+                        R"({"type":"T","data":")" +
+                        big + R"("}]})"),
+            Status::Code::kTooLarge);
+}
+
+TEST(RequestBodyTest, TransactionParsesStreamsAndCondition) {
+  auto r = ParseTransactionBody(
+      R"({"appends":[{"stream":"a","expectedRevision":"no_stream","events":[{"type":"T"}]},
+                     {"stream":"b","events":[{"type":"U"}]}],
+          "condition":{"failIfEventsMatch":{"types":["T"],"categories":["lesson"]},"after":7}})",
+      kCaller, kLimits);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  ASSERT_EQ(r->streams.size(), 2u);
+  EXPECT_EQ(r->streams[1].stream, "b");
+  ASSERT_TRUE(r->condition.has_value());
+  EXPECT_EQ(r->condition->after, GlobalPosition(7));
+  EXPECT_EQ(r->condition->fail_if_events_match.categories,
+            std::vector<std::string>{"lesson"});
+}
+
+TEST(RequestBodyTest, TransactionRejectsRepeatedStreamsAndBadNames) {
+  for (
+      const char* body :
+      {R"({"appends":[]})",
+       R"({"appends":[{"stream":"a","events":[{"type":"T"}]},{"stream":"a","events":[{"type":"T"}]}]})",
+       R"({"appends":[{"stream":"","events":[{"type":"T"}]}]})",
+       R"({"appends":[{"stream":"a","events":[{"type":"T"}]}],"condition":{"after":1}})"}) {
+    SCOPED_TRACE(body);
+    auto r = ParseTransactionBody(body, kCaller, kLimits);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), Status::Code::kInvalidArgument);
+  }
+}
+
+TEST(RequestBodyTest, ExpectedRevisionText) {
+  EXPECT_EQ(*ParseExpectedRevisionText("no_stream"),
+            storage::ExpectedRevision::NoStream());
+  EXPECT_EQ(*ParseExpectedRevisionText("12"),
+            storage::ExpectedRevision::Exact(12));
+  EXPECT_FALSE(ParseExpectedRevisionText("-1").has_value());
+  EXPECT_FALSE(ParseExpectedRevisionText("1.0").has_value());
+  EXPECT_FALSE(ParseExpectedRevisionText("").has_value());
+}
+
+TEST(RequestBodyTest, MetadataBody) {
+  auto m = ParseMetadataBody(R"({"maxCount":10,"maxAgeSeconds":null})");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->max_count, 10u);
+  EXPECT_FALSE(m->max_age_seconds.has_value());
+  EXPECT_FALSE(ParseMetadataBody(R"({"maxCount":-1})").has_value());
+  EXPECT_FALSE(ParseMetadataBody(R"([])").has_value());
+}
+
+}  // namespace
+}  // namespace cairn::server
