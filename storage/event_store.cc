@@ -189,10 +189,12 @@ Result<StreamPage> EventStoreImpl::ReadStream(
         std::max(lo, head.next_revision > keep ? head.next_revision - keep : 0);
     if (keep == 0) return page;
   }
+  // Ages past what microseconds can hold are as good as no limit.
+  constexpr uint64_t kMaxAgeSeconds = INT64_MAX / 2'000'000;
+  const auto max_age = head.metadata.max_age_seconds;
   const int64_t min_time_us =
-      head.metadata.max_age_seconds
-          ? NowMicros() -
-                static_cast<int64_t>(*head.metadata.max_age_seconds * 1'000'000)
+      max_age && *max_age < kMaxAgeSeconds
+          ? NowMicros() - static_cast<int64_t>(*max_age) * 1'000'000
           : INT64_MIN;
 
   const bool forward = options.direction == Direction::kForward;
