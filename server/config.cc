@@ -2,7 +2,6 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <map>
 
 namespace cairn::server {
 
@@ -31,15 +30,9 @@ int ParseConfig(int argc, char** argv, Config* c) {
   opt("jwt-issuer", &c->jwt_issuer, "required iss");
   opt("jwt-audience", &c->jwt_audience, "required aud");
   opt("tenant-claim", &c->tenant_claim, "the claim that names the tenant");
-  const std::map<std::string, storage::Durability> durabilities = {
-      {"fsync", storage::Durability::kFsync},
-      {"wal", storage::Durability::kWal},
-      {"memory", storage::Durability::kMemory}};
-  app.add_option("--durability", c->durability,
-                 "when a 201 may be sent: fsync, wal or memory")
-      ->transform(CLI::CheckedTransformer(durabilities, CLI::ignore_case))
-      ->envname(env("durability"))
-      ->default_str("fsync");
+  std::string durability = "fsync";
+  opt("durability", &durability, "when a 201 may be sent: fsync, wal or memory")
+      ->check(CLI::IsMember({"fsync", "wal", "memory"}));
   opt("max-body-bytes", &c->max_body_bytes, "request body limit (413)");
   opt("max-event-bytes", &c->max_event_bytes,
       "limit on one event's type, data and metadata together (413)");
@@ -62,6 +55,9 @@ int ParseConfig(int argc, char** argv, Config* c) {
     const int code = app.exit(e);
     return code;
   }
+  c->durability = durability == "wal"      ? storage::Durability::kWal
+                  : durability == "memory" ? storage::Durability::kMemory
+                                           : storage::Durability::kFsync;
   if (c->backup_dir.empty()) c->backup_dir = c->data_dir + "/../backups";
   return -1;
 }
