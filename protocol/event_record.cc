@@ -8,19 +8,20 @@ namespace cairn {
 namespace {
 
 std::string_view View(const flatbuffers::String* s) {
-  return s == nullptr ? std::string_view() : std::string_view(s->c_str(), s->size());
+  return s == nullptr ? std::string_view()
+                      : std::string_view(s->c_str(), s->size());
 }
 
 }  // namespace
 
 std::string EncodeEventRecord(const NewEventRecord& event) {
-  flatbuffers::FlatBufferBuilder fbb(256 + event.data.size() +
-                                     event.metadata.size() +
-                                     event.context.size());
+  flatbuffers::FlatBufferBuilder fbb(
+      256 + event.data.size() + event.metadata.size() + event.context.size());
   // Every scalar is written, even at its default, so that revision and time
   // can be patched in place at commit.
   fbb.ForceDefaults(true);
-  const auto stream = fbb.CreateString(event.stream.data(), event.stream.size());
+  const auto stream =
+      fbb.CreateString(event.stream.data(), event.stream.size());
   const auto type = fbb.CreateString(event.type.data(), event.type.size());
   const auto data = fbb.CreateString(event.data.data(), event.data.size());
   const auto metadata =
@@ -46,8 +47,8 @@ std::string EncodeEventRecord(const NewEventRecord& event) {
 void PatchEventRecord(std::string* record, StreamRevision revision,
                       int64_t time_us) {
   auto* root = protocol::fb::GetMutableEventRecord(record->data());
-  [[maybe_unused]] const bool ok = root->mutate_revision(revision.value()) &&
-                                   root->mutate_time_us(time_us);
+  [[maybe_unused]] const bool ok =
+      root->mutate_revision(revision.value()) && root->mutate_time_us(time_us);
   assert(ok);
 }
 

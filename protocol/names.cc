@@ -52,8 +52,7 @@ Status ValidateName(std::string_view what, std::string_view name,
   for (size_t i = 0; i < name.size();) {
     const int32_t cp = DecodeUtf8(name, &i);
     if (cp < 0) {
-      return Status::InvalidArgument(std::string(what) +
-                                     " is not valid UTF-8");
+      return Status::InvalidArgument(std::string(what) + " is not valid UTF-8");
     }
     if (IsControl(cp)) {
       return Status::InvalidArgument(std::string(what) +

@@ -1,5 +1,6 @@
 // cairnd: the Cairn event store server.
 
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -35,7 +36,11 @@ int Main(int argc, char** argv) {
 
   storage::Options options;
   options.durability = config.durability;
+  const auto open_start = std::chrono::steady_clock::now();
   auto store = storage::EventStore::Open(options, config.data_dir);
+  const auto open_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - open_start)
+                           .count();
   if (!store.has_value()) {
     server::log::Error(
         "cannot open the data directory",
@@ -49,7 +54,8 @@ int Main(int argc, char** argv) {
   }
   // Tests and scripts read the bound port from this line (--listen :0).
   server::log::Info("listening", {{"address", (*http)->BoundAddress()},
-                                  {"data_dir", config.data_dir}});
+                                  {"data_dir", config.data_dir},
+                                  {"open_ms", static_cast<int64_t>(open_ms)}});
   (*http)->Run();
 
   // Every write acknowledged was durable already; Close commits what is

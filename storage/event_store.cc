@@ -9,6 +9,7 @@
 #include "protocol/names.h"
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
+#include "storage/internal/open.h"
 #include "storage/internal/rocksdb_status.h"
 #include "storage/internal/sequencer.h"
 #include "storage/internal/tenant_directory.h"
@@ -367,13 +368,19 @@ Result<StreamListing> EventStoreImpl::ListStreams(std::string_view tenant,
 
 }  // namespace
 
-Result<std::unique_ptr<EventStore>> EventStore::Open(const Options& options,
-                                                     const std::string& dir) {
-  auto db = Db::Open(options, dir);
+Result<std::unique_ptr<EventStore>> OpenWithEnv(const Options& options,
+                                                const std::string& dir,
+                                                rocksdb::Env* env) {
+  auto db = Db::Open(options, dir, env);
   if (!db.has_value()) return db.error();
   auto store = std::make_unique<EventStoreImpl>(options, std::move(*db));
   if (Status s = store->Start(); !s.ok()) return s;
   return std::unique_ptr<EventStore>(std::move(store));
+}
+
+Result<std::unique_ptr<EventStore>> EventStore::Open(const Options& options,
+                                                     const std::string& dir) {
+  return OpenWithEnv(options, dir, nullptr);
 }
 
 }  // namespace cairn::storage

@@ -41,7 +41,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(
 }  // namespace
 
 Result<std::unique_ptr<Db>> Db::Open(const Options& options,
-                                     const std::string& dir) {
+                                     const std::string& dir,
+                                     rocksdb::Env* env) {
   std::error_code ec;
   if (!options.read_only) std::filesystem::create_directories(dir, ec);
   if (ec) {
@@ -50,6 +51,7 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
   }
 
   rocksdb::DBOptions db_options;
+  if (env != nullptr) db_options.env = env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(

@@ -15,8 +15,10 @@ namespace cairn::storage {
 // is); the handles live as long as this object.
 class Db {
  public:
+  // A null env is RocksDB's default.
   static Result<std::unique_ptr<Db>> Open(const Options& options,
-                                          const std::string& dir);
+                                          const std::string& dir,
+                                          rocksdb::Env* env = nullptr);
   ~Db();
 
   rocksdb::DB* db() const { return db_.get(); }
