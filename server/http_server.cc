@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <pthread.h>
+
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -72,6 +74,10 @@ class HttpServerImpl final : public HttpServer {
   }
 
   void Run() override {
+    for (unsigned i = 0; i < config_.reader_threads; ++i) {
+      net::post(readers_,
+                [] { pthread_setname_np(pthread_self(), "cairn-reader"); });
+    }
     net::co_spawn(ioc_, Accept(), net::detached);
     net::signal_set signals(ioc_, SIGINT, SIGTERM);
     signals.async_wait([this](const beast::error_code& ec, int sig) {
@@ -91,6 +97,7 @@ class HttpServerImpl final : public HttpServer {
   }
 
   void RunIo() {
+    pthread_setname_np(pthread_self(), "cairn-io");
     // A handler must not throw; if one does, the server cannot vouch for
     // its state: log and exit non-zero rather than limp on.
     try {

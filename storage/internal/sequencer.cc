@@ -1,5 +1,6 @@
 #include "storage/internal/sequencer.h"
 
+#include <pthread.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -216,6 +217,7 @@ void Sequencer::Close() {
 }
 
 void Sequencer::Run() {
+  pthread_setname_np(pthread_self(), "cairn-sequencer");
   std::vector<std::unique_ptr<Op>> group;
   for (;;) {
     {
