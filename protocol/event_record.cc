@@ -63,6 +63,7 @@ Result<EventView> DecodeEventRecord(std::string_view bytes) {
     return Status::Corruption("event record lacks id, stream or type");
   }
   EventView v;
+  v.raw = bytes;
   v.format_version = r->format_version();
   v.id = Uuid{r->id()->hi(), r->id()->lo()};
   v.revision = StreamRevision(r->revision());

@@ -34,6 +34,7 @@ void PatchEventRecord(std::string* record, StreamRevision revision,
 
 // A verified record; the views point into the bytes it was decoded from.
 struct EventView {
+  std::string_view raw;  // the whole record
   uint16_t format_version = 0;
   Uuid id;
   StreamRevision revision;

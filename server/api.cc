@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "protocol/event_record.h"
 #include "protocol/names.h"
 #include "server/async_store.h"
 #include "server/event_json.h"
@@ -146,14 +147,20 @@ class LogLines final : public ChunkSource {
     options_.limit = remaining_
                          ? std::min<uint64_t>(*remaining_, kNdjsonLogPage)
                          : kNdjsonLogPage;
-    auto page = store_->ReadLog(tenant_, options_);
-    if (!page.has_value()) return page.error();
     std::string chunk;
-    chunk.reserve(page->events.size() * 320);
-    if (Status s = AppendEventLines(&chunk, page->events); !s.ok()) return s;
-    if (remaining_) *remaining_ -= page->events.size();
-    if (page->next) {
-      options_.from = *page->next;
+    chunk.reserve(options_.limit * 512);
+    size_t count = 0;
+    auto next = store_->ScanLog(
+        tenant_, options_,
+        [&chunk, &count](GlobalPosition position, const EventView& event) {
+          AppendEventJson(&chunk, position, event);
+          chunk.push_back('\n');
+          ++count;
+        });
+    if (!next.has_value()) return next.error();
+    if (remaining_) *remaining_ -= count;
+    if (*next) {
+      options_.from = **next;
     } else {
       done_ = true;
     }
@@ -446,18 +453,30 @@ awaitable<HttpResponse> Api::ReadLog(const PreparedRequest& p,
         std::make_shared<LogLines>(store_, tenant, std::move(options), *limit));
   }
   options.limit = limit->value_or(1000);
-  auto read = [this, &tenant, &options] {
-    return store_->ReadLog(tenant, options);
+  // The page is written as it is read, on the reader thread.
+  auto read = [this, &tenant, &options]() -> Result<std::string> {
+    std::string json = "{\"events\":[";
+    bool first = true;
+    auto next = store_->ScanLog(
+        tenant, options,
+        [&json, &first](GlobalPosition position, const EventView& event) {
+          if (!first) json.push_back(',');
+          first = false;
+          AppendEventJson(&json, position, event);
+        });
+    if (!next.has_value()) return next.error();
+    json.append("],\"next\":");
+    if (*next) {
+      AppendUint(&json, **next);
+    } else {
+      json.append("null");
+    }
+    json.push_back('}');
+    return json;
   };
-  auto page = co_await RunOn(readers_, std::move(read));
-  if (!page.has_value()) co_return ProblemFromStatus(page.error(), trace);
-  std::string json;
-  json.reserve(page->events.size() * 320 + 32);
-  if (Status s = AppendEventPageJson(&json, page->events, page->next);
-      !s.ok()) {
-    co_return ProblemFromStatus(s, trace);
-  }
-  co_return Json(200, std::move(json));
+  auto json = co_await RunOn(readers_, std::move(read));
+  if (!json.has_value()) co_return ProblemFromStatus(json.error(), trace);
+  co_return Json(200, std::move(*json));
 }
 
 awaitable<HttpResponse> Api::StreamInfo(const PreparedRequest& p,

@@ -16,10 +16,8 @@ void AppendOptional(std::string* out, std::optional<uint64_t> v) {
 
 }  // namespace
 
-Status AppendEventJson(std::string* out, const storage::StoredEvent& event) {
-  auto decoded = DecodeEventRecord(event.record);
-  if (!decoded.has_value()) return decoded.error();
-  const EventView& e = *decoded;
+void AppendEventJson(std::string* out, GlobalPosition position,
+                     const EventView& e) {
   out->append("{\"id\":\"");
   const size_t at = out->size();
   out->resize(at + 36);
@@ -31,7 +29,7 @@ Status AppendEventJson(std::string* out, const storage::StoredEvent& event) {
   out->append(",\"revision\":");
   AppendUint(out, e.revision.value());
   out->append(",\"position\":");
-  AppendUint(out, event.position.value());
+  AppendUint(out, position.value());
   out->append(",\"time\":");
   AppendTimestamp(out, e.time_us);
   out->append(",\"data\":");
@@ -41,6 +39,12 @@ Status AppendEventJson(std::string* out, const storage::StoredEvent& event) {
   out->append(",\"context\":");
   out->append(e.context);
   out->push_back('}');
+}
+
+Status AppendEventJson(std::string* out, const storage::StoredEvent& event) {
+  auto decoded = DecodeEventRecord(event.record);
+  if (!decoded.has_value()) return decoded.error();
+  AppendEventJson(out, event.position, *decoded);
   return Status::Ok();
 }
 

@@ -12,6 +12,10 @@ namespace cairn::server {
 // The JSON the API returns, written straight from stored records: data,
 // metadata and context are copied as stored, never re-serialised.
 
+// One event object, from a decoded record.
+void AppendEventJson(std::string* out, GlobalPosition position,
+                     const EventView& event);
+
 // One event object. Corruption when the record does not decode (records
 // from storage were verified when read, so this does not happen).
 Status AppendEventJson(std::string* out, const storage::StoredEvent& event);

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/event_record.h"
 #include "protocol/ids.h"
 #include "protocol/result.h"
 #include "protocol/status.h"
@@ -180,6 +181,11 @@ struct LogReadOptions {
   size_t max_scan = 100'000;
 };
 
+// Called once per event of a scan, in position order. The view's bytes are
+// valid only during the call.
+using EventVisitor =
+    std::function<void(GlobalPosition position, const EventView& event)>;
+
 struct LogPage {
   std::vector<StoredEvent> events;
   std::optional<uint64_t> next;  // the `from` of the next page; none at end
@@ -243,6 +249,13 @@ class EventStore {
   // The tenant's log in position order. Unknown tenants have an empty log.
   virtual Result<LogPage> ReadLog(std::string_view tenant,
                                   const LogReadOptions& options) = 0;
+
+  // ReadLog without a copy per event: each event is verified, decoded once
+  // and visited. Returns the page's `next` (none at the end). For readers
+  // that write events out at once (NDJSON, JSON pages).
+  virtual Result<std::optional<uint64_t>> ScanLog(
+      std::string_view tenant, const LogReadOptions& options,
+      const EventVisitor& visit) = 0;
 
   // NotFound when there is no head; StreamDeleted when tombstoned. A
   // soft-deleted stream answers with deleted = true.
