@@ -519,6 +519,10 @@ Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
 
 Result<std::optional<GlobalPosition>> Sequencer::FindConditionConflict(
     Group& g, TenantState& tenant, const AppendCondition& condition) {
+  // No position is greater than the largest (and start would wrap to 0).
+  if (condition.after && condition.after->value() == UINT64_MAX) {
+    return std::optional<GlobalPosition>();
+  }
   const uint64_t start = condition.after ? condition.after->value() + 1 : 0;
   const EventFilter& filter = condition.fail_if_events_match;
   // Committed events first (lower positions), then this group's. Without
@@ -566,13 +570,15 @@ void Sequencer::ApplyDelete(Group& g, const DeleteRequest& req,
     return;
   }
   const keys::StreamHead* head = g.Head(*s);
-  if (head == nullptr || (head->deleted && !req.tombstone)) {
-    out.status = Status::NotFound("no stream " + req.stream);
-    return;
-  }
-  if (head->tombstoned) {
+  // A tombstoned head is also marked deleted: check it first, so that any
+  // delete of a tombstoned stream is StreamDeleted, not NotFound.
+  if (head != nullptr && head->tombstoned) {
     out.status =
         Status::StreamDeleted("stream " + req.stream + " is tombstoned");
+    return;
+  }
+  if (head == nullptr || (head->deleted && !req.tombstone)) {
+    out.status = Status::NotFound("no stream " + req.stream);
     return;
   }
   const auto actual = head->visible_last_revision();
