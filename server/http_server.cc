@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -300,11 +301,13 @@ class HttpServerImpl final : public HttpServer {
     co_return !ec;
   }
 
-  // A chunked body from a ChunkSource; each chunk is read on the reader
-  // pool. An error after the header ends the response without its last
-  // chunk, so the client sees a truncated body rather than a wrong one.
+  // A chunked body from a ChunkSource. Each chunk is read on the reader
+  // pool while the one before it is written, so reading and sending
+  // overlap. An error after the header ends the response without its last
+  // chunk: the client sees a truncated body rather than a wrong one.
   awaitable<bool> WriteStream(beast::tcp_stream& stream, HttpResponse r,
                               unsigned version, bool keep_alive) {
+    using net::experimental::awaitable_operators::operator&&;
     http::response<http::empty_body> res{static_cast<http::status>(r.status),
                                          version};
     SetHeaders(res, r, keep_alive);
@@ -314,20 +317,30 @@ class HttpServerImpl final : public HttpServer {
     auto [ec, n] = co_await http::async_write_header(stream, sr, kUseTuple);
     if (ec) co_return false;
     std::shared_ptr<ChunkSource> source = std::move(r.stream);
-    for (;;) {
+    const auto read_next = [this, source] {
       auto next = [source] { return source->Next(); };
-      auto chunk = co_await RunOn(readers_.get_executor(), std::move(next));
+      return RunOn(readers_.get_executor(), std::move(next));
+    };
+    auto chunk = co_await read_next();
+    for (;;) {
       if (!chunk.has_value()) {
         log::Error("streamed read failed",
                    {{"error", chunk.error().ToString()}});
         co_return false;
       }
       if (!chunk->has_value()) break;
-      if ((*chunk)->empty()) continue;
+      std::string current = std::move(**chunk);
+      if (current.empty()) {
+        chunk = co_await read_next();
+        continue;
+      }
       stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
-      auto [wec, wn] = co_await net::async_write(
-          stream, http::make_chunk(net::buffer(**chunk)), kUseTuple);
+      auto write = net::async_write(
+          stream, http::make_chunk(net::buffer(current)), kUseTuple);
+      // Both finish; the operator flattens their results.
+      auto [wec, wn, following] = co_await (std::move(write) && read_next());
       if (wec) co_return false;
+      chunk = std::move(following);
     }
     auto [lec, ln] =
         co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);
