@@ -72,9 +72,9 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
       {keys::kHeadsFamily, FamilyOptions(cache, 10, 0)},
       {keys::kEventIdsFamily, FamilyOptions(cache, 10, 0)},
   };
-  // Events arrive in key order per tenant and are read in long runs: larger
-  // memtables suit them.
-  families[2].options.write_buffer_size = size_t{128} << 20;
+  // Memtables stay at RocksDB's 64 MiB: after a crash the WAL to replay
+  // is about one memtable of events (atomic flush empties all families
+  // together), which replays in about a second here.
   // Keys that arrive in order within a prefix (a tenant's log, a stream's
   // index, a tenant's v7 event ids) are inserted next to the previous one
   // with the same prefix instead of searched for from the skip list's top.
