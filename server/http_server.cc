@@ -155,7 +155,11 @@ class HttpServerImpl final : public HttpServer {
       auto [ec, n] =
           co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       conn->idle = false;
-      if (ec) {
+      // Beast refuses a Content-Length over the limit as soon as the
+      // header is in, with the header parsed: route it anyway, so that
+      // 404/405 come before 413 (API.md), and Prepare answers 413.
+      if (ec && ec != http::error::body_limit) {
+        log::Debug("connection ends", {{"reason", ec.message()}});
         if (IsBadRequest(ec)) {
           const unsigned status = ec == http::error::header_limit ? 431 : 400;
           co_await Write(stream,
@@ -166,7 +170,7 @@ class HttpServerImpl final : public HttpServer {
         break;
       }
       auto& req = parser.get();
-      RequestHead head = HeadOf(req);
+      RequestHead head = HeadOf(parser);
       PreparedRequest prepared = api_.Prepare(head);
       bool keep_alive = req.keep_alive() && !api_.shutting_down();
       HttpResponse response;
@@ -264,7 +268,9 @@ class HttpServerImpl final : public HttpServer {
            ec != http::error::partial_message;
   }
 
-  static RequestHead HeadOf(const http::request<http::string_body>& req) {
+  static RequestHead HeadOf(
+      const http::request_parser<http::string_body>& parser) {
+    const auto& req = parser.get();
     RequestHead h;
     const auto sv = [](beast::string_view s) {
       return std::string_view(s.data(), s.size());
@@ -275,8 +281,10 @@ class HttpServerImpl final : public HttpServer {
     h.accept = sv(req[http::field::accept]);
     h.tenant = sv(req["X-Cairn-Tenant"]);
     h.traceparent = sv(req["traceparent"]);
-    if (auto len = req.payload_size()) h.content_length = *len;
-    h.has_body = req.chunked() || (h.content_length && *h.content_length > 0);
+    // The announced length (payload_size() would be the body read so far).
+    if (auto len = parser.content_length()) h.content_length = *len;
+    h.has_body =
+        parser.chunked() || (h.content_length && *h.content_length > 0);
     return h;
   }
 
