@@ -13,16 +13,19 @@ namespace {
 constexpr size_t kStreams = 100;
 constexpr size_t kEventsPerStream = 1000;
 
+// Filled once for all read benchmarks, and closed by main before exit (a
+// static closed after RocksDB's own statics crashes at exit).
+std::unique_ptr<BenchStore> g_filled;
+
 BenchStore& FilledStore() {
-  static std::unique_ptr<BenchStore> store = [] {
-    auto s = std::make_unique<BenchStore>(storage::Durability::kWal);
+  if (!g_filled) {
+    g_filled = std::make_unique<BenchStore>(storage::Durability::kWal);
     for (size_t i = 0; i < kStreams; ++i) {
-      s->AppendAndWait(BenchStore::Request("learner-user-" + std::to_string(i),
-                                           kEventsPerStream));
+      g_filled->AppendAndWait(BenchStore::Request(
+          "learner-user-" + std::to_string(i), kEventsPerStream));
     }
-    return s;
-  }();
-  return *store;
+  }
+  return *g_filled;
 }
 
 void BM_ReadStreamPage(benchmark::State& state) {
@@ -64,4 +67,16 @@ void BM_ScanLogPage(benchmark::State& state) {
 BENCHMARK(BM_ScanLogPage)->MinTime(0.5);
 
 }  // namespace
+
+void CloseFilledStore() { g_filled.reset(); }
+
 }  // namespace cairn::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  cairn::bench::CloseFilledStore();
+  return 0;
+}
