@@ -1,5 +1,7 @@
 #include "protocol/uuid.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <random>
 
@@ -20,20 +22,31 @@ constexpr bool IsDashIndex(size_t i) {
 }  // namespace
 
 Uuid Uuid::NewV7() {
-  // One generator per thread, seeded from the OS; the state is not request
-  // context, so a thread_local is fine here.
+  // rand_a is a counter within the millisecond (RFC 9562 6.2, method 1),
+  // shared by all threads, so ids made by this process only ever grow:
+  // the event id index then takes them in order, like the log. Past 4,096
+  // ids in one millisecond the counter borrows the next millisecond.
+  static std::atomic<uint64_t> last_hi{0};
+  // Per-thread generator state for the random bits, not request context.
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const uint64_t ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::system_clock::now().time_since_epoch())
           .count());
-  const uint64_t r1 = rng();
-  const uint64_t r2 = rng();
+  // unix_ts_ms (48) | ver (4) = 7 | counter (12)
+  const uint64_t floor = (ms << 16) | (uint64_t{0x7} << 12);
+  uint64_t prev = last_hi.load(std::memory_order_relaxed);
+  uint64_t hi;
+  do {
+    hi = std::max(floor, prev + 1);
+    if ((hi & 0xF000) != 0x7000) {  // the counter overflowed into ver
+      hi = (((prev >> 16) + 1) << 16) | (uint64_t{0x7} << 12);
+    }
+  } while (!last_hi.compare_exchange_weak(prev, hi, std::memory_order_relaxed));
   Uuid u;
-  // unix_ts_ms (48) | ver (4) = 7 | rand_a (12)
-  u.hi = (ms << 16) | (uint64_t{0x7} << 12) | (r1 & 0x0FFF);
+  u.hi = hi;
   // var (2) = 0b10 | rand_b (62)
-  u.lo = (uint64_t{0x2} << 62) | (r2 & 0x3FFFFFFFFFFFFFFFull);
+  u.lo = (uint64_t{0x2} << 62) | (rng() & 0x3FFFFFFFFFFFFFFFull);
   return u;
 }
 

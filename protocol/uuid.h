@@ -15,8 +15,9 @@ struct Uuid {
 
   auto operator<=>(const Uuid&) const = default;
 
-  // A new version-7 UUID: 48 bits of Unix milliseconds, then random bits.
-  // Thread-safe.
+  // A new version-7 UUID: 48 bits of Unix milliseconds, a 12-bit counter,
+  // then random bits. Each is greater than every one this process made
+  // before. Thread-safe.
   static Uuid NewV7();
 
   // Parses the canonical 8-4-4-4-12 hex form, either case. Nothing else.
