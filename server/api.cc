@@ -56,6 +56,14 @@ std::vector<std::string> SplitList(std::string_view s) {
   return out;
 }
 
+// The problem member a one-stream write adds when its expectation failed.
+std::string ActualRevisionMember(const storage::WriteOutcome& out) {
+  if (out.conflicts.empty()) return "";
+  std::string member = ",\"actualRevision\":";
+  AppendOptionalUint(&member, out.conflicts[0].actual_revision);
+  return member;
+}
+
 HttpResponse Json(unsigned status, std::string body) {
   HttpResponse r;
   r.status = status;
@@ -292,15 +300,7 @@ awaitable<HttpResponse> Api::Append(const PreparedRequest& p,
   storage::WriteOutcome out = co_await AsyncWrite(
       *store_, &storage::EventStore::Append, std::move(*request));
   if (!out.status.ok()) {
-    std::string extra;
-    if (!out.conflicts.empty()) {
-      extra = ",\"actualRevision\":";
-      if (out.conflicts[0].actual_revision) {
-        AppendUint(&extra, *out.conflicts[0].actual_revision);
-      } else {
-        extra += "null";
-      }
-    }
+    const std::string extra = ActualRevisionMember(out);
     if (HttpStatusOf(out.status) >= 500) {
       log::Error("append failed", {{"error", out.status.ToString()},
                                    {"trace_id", trace},
@@ -352,11 +352,7 @@ awaitable<HttpResponse> Api::Transaction(const PreparedRequest& p,
             break;
         }
         extra += ",\"actualRevision\":";
-        if (c.actual_revision) {
-          AppendUint(&extra, *c.actual_revision);
-        } else {
-          extra += "null";
-        }
+        AppendOptionalUint(&extra, c.actual_revision);
         extra += '}';
       }
       extra += ']';
@@ -528,15 +524,7 @@ awaitable<HttpResponse> Api::DeleteStream(const PreparedRequest& p,
   storage::WriteOutcome out = co_await AsyncWrite(
       *store_, &storage::EventStore::Delete, std::move(req));
   if (!out.status.ok()) {
-    std::string extra;
-    if (!out.conflicts.empty()) {
-      extra = ",\"actualRevision\":";
-      if (out.conflicts[0].actual_revision) {
-        AppendUint(&extra, *out.conflicts[0].actual_revision);
-      } else {
-        extra += "null";
-      }
-    }
+    const std::string extra = ActualRevisionMember(out);
     co_return ProblemFromStatus(out.status, trace, extra);
   }
   HttpResponse r;

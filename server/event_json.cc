@@ -4,17 +4,6 @@
 #include "server/json_writer.h"
 
 namespace cairn::server {
-namespace {
-
-void AppendOptional(std::string* out, std::optional<uint64_t> v) {
-  if (v) {
-    AppendUint(out, *v);
-  } else {
-    out->append("null");
-  }
-}
-
-}  // namespace
 
 void AppendEventJson(std::string* out, GlobalPosition position,
                      const EventView& e) {
@@ -57,7 +46,7 @@ Status AppendEventPageJson(std::string* out,
     if (Status s = AppendEventJson(out, events[i]); !s.ok()) return s;
   }
   out->append("],\"next\":");
-  AppendOptional(out, next);
+  AppendOptionalUint(out, next);
   out->push_back('}');
   return Status::Ok();
 }
@@ -88,9 +77,9 @@ void AppendAppendResultJson(std::string* out,
 
 std::string StreamMetadataJson(const storage::StreamMetadata& m) {
   std::string out = "{\"maxCount\":";
-  AppendOptional(&out, m.max_count);
+  AppendOptionalUint(&out, m.max_count);
   out.append(",\"maxAgeSeconds\":");
-  AppendOptional(&out, m.max_age_seconds);
+  AppendOptionalUint(&out, m.max_age_seconds);
   out.push_back('}');
   return out;
 }
@@ -99,13 +88,13 @@ std::string StreamInfoJson(const storage::StreamInfo& info) {
   std::string out = "{\"stream\":";
   AppendJsonString(&out, info.stream);
   out.append(",\"lastRevision\":");
-  AppendOptional(&out, info.last_revision
-                           ? std::optional(info.last_revision->value())
-                           : std::nullopt);
+  AppendOptionalUint(&out, info.last_revision
+                               ? std::optional(info.last_revision->value())
+                               : std::nullopt);
   out.append(",\"lastPosition\":");
-  AppendOptional(&out, info.last_position
-                           ? std::optional(info.last_position->value())
-                           : std::nullopt);
+  AppendOptionalUint(&out, info.last_position
+                               ? std::optional(info.last_position->value())
+                               : std::nullopt);
   out.append(",\"created\":");
   AppendTimestamp(&out, info.created_us);
   out.append(",\"deleted\":");

@@ -69,6 +69,14 @@ void AppendUint(std::string* out, uint64_t v) {
   out->append(buf, end);
 }
 
+void AppendOptionalUint(std::string* out, std::optional<uint64_t> v) {
+  if (v) {
+    AppendUint(out, *v);
+  } else {
+    out->append("null");
+  }
+}
+
 void AppendTimestamp(std::string* out, int64_t micros) {
   int64_t secs = micros / 1'000'000;
   int64_t frac = micros % 1'000'000;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,9 @@ namespace cairn::server {
 void AppendJsonString(std::string* out, std::string_view s);
 
 void AppendUint(std::string* out, uint64_t v);
+
+// The number, or null when there is none.
+void AppendOptionalUint(std::string* out, std::optional<uint64_t> v);
 
 // Appends microseconds since the epoch as RFC 3339 UTC with 6 decimals,
 // quotes included: "2026-11-25T02:44:32.123456Z".

@@ -32,6 +32,32 @@ Result<json::value> ParseJson(std::string_view body,
   return v;
 }
 
+// The body, which must be a JSON object.
+Result<json::value> ParseJsonObject(std::string_view body,
+                                    json::monotonic_resource* arena) {
+  auto parsed = ParseJson(body, arena);
+  if (parsed.has_value() && !parsed->is_object()) {
+    return Invalid("the body must be a JSON object");
+  }
+  return parsed;
+}
+
+// A whole number from 0, absent or null.
+Status ParseOptionalCount(const json::object& o, std::string_view key,
+                          std::optional<uint64_t>* out) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return Status::Ok();
+  if (v->is_uint64()) {
+    *out = v->get_uint64();
+  } else if (v->is_int64() && v->get_int64() >= 0) {
+    *out = static_cast<uint64_t>(v->get_int64());
+  } else {
+    return Invalid(std::string(key) +
+                   " must be a whole number from 0, or null");
+  }
+  return Status::Ok();
+}
+
 std::string_view View(const json::string& s) { return {s.data(), s.size()}; }
 
 Result<storage::ExpectedRevision> ParseExpectedRevision(const json::value* v) {
@@ -198,9 +224,8 @@ Result<storage::AppendRequest> ParseAppendBody(std::string_view body,
                                                const Caller& caller,
                                                const BodyLimits& limits) {
   json::monotonic_resource arena;
-  auto parsed = ParseJson(body, &arena);
+  auto parsed = ParseJsonObject(body, &arena);
   if (!parsed.has_value()) return parsed.error();
-  if (!parsed->is_object()) return Invalid("the body must be a JSON object");
   std::unordered_set<Uuid, UuidHash> seen_ids;
   auto sa = ParseStreamAppend(parsed->get_object(), stream, ContextJson(caller),
                               limits, &seen_ids);
@@ -215,9 +240,8 @@ Result<storage::AppendRequest> ParseTransactionBody(std::string_view body,
                                                     const Caller& caller,
                                                     const BodyLimits& limits) {
   json::monotonic_resource arena;
-  auto parsed = ParseJson(body, &arena);
+  auto parsed = ParseJsonObject(body, &arena);
   if (!parsed.has_value()) return parsed.error();
-  if (!parsed->is_object()) return Invalid("the body must be a JSON object");
   const json::object& root = parsed->get_object();
   const json::value* appends = root.if_contains("appends");
   if (appends == nullptr) return Invalid("appends is missing");
@@ -291,26 +315,17 @@ Result<storage::AppendRequest> ParseTransactionBody(std::string_view body,
 
 Result<storage::StreamMetadata> ParseMetadataBody(std::string_view body) {
   json::monotonic_resource arena;
-  auto parsed = ParseJson(body, &arena);
+  auto parsed = ParseJsonObject(body, &arena);
   if (!parsed.has_value()) return parsed.error();
-  if (!parsed->is_object()) return Invalid("the body must be a JSON object");
   storage::StreamMetadata m;
-  const auto field = [&](std::string_view key,
-                         std::optional<uint64_t>* out) -> Status {
-    const json::value* v = parsed->get_object().if_contains(key);
-    if (v == nullptr || v->is_null()) return Status::Ok();
-    if (v->is_uint64()) {
-      *out = v->get_uint64();
-    } else if (v->is_int64() && v->get_int64() >= 0) {
-      *out = static_cast<uint64_t>(v->get_int64());
-    } else {
-      return Invalid(std::string(key) +
-                     " must be a whole number from 0, or null");
-    }
-    return Status::Ok();
-  };
-  if (Status s = field("maxCount", &m.max_count); !s.ok()) return s;
-  if (Status s = field("maxAgeSeconds", &m.max_age_seconds); !s.ok()) return s;
+  const json::object& o = parsed->get_object();
+  if (Status s = ParseOptionalCount(o, "maxCount", &m.max_count); !s.ok()) {
+    return s;
+  }
+  if (Status s = ParseOptionalCount(o, "maxAgeSeconds", &m.max_age_seconds);
+      !s.ok()) {
+    return s;
+  }
   return m;
 }
 
