@@ -162,10 +162,13 @@ class HttpServerImpl final : public HttpServer {
         log::Debug("connection ends", {{"reason", ec.message()}});
         if (IsBadRequest(ec)) {
           const unsigned status = ec == http::error::header_limit ? 431 : 400;
-          co_await Write(stream,
-                         Problem(status, "malformed request: " + ec.message(),
-                                 TraceContext::FromHeader("").trace_id),
-                         11, false);
+          const TraceContext trace = TraceContext::FromHeader("");
+          co_await Write(
+              stream,
+              Traced(Problem(status, "malformed request: " + ec.message(),
+                             trace.trace_id),
+                     trace),
+              11, false);
         }
         break;
       }
@@ -202,19 +205,23 @@ class HttpServerImpl final : public HttpServer {
             unread_body = true;
             co_await Write(
                 stream,
-                Problem(413,
-                        "the body is larger than " +
-                            std::to_string(config_.max_body_bytes) + " bytes",
-                        prepared.trace.trace_id),
+                Traced(Problem(413,
+                               "the body is larger than " +
+                                   std::to_string(config_.max_body_bytes) +
+                                   " bytes",
+                               prepared.trace.trace_id),
+                       prepared.trace),
                 req.version(), false);
             break;
           }
           if (bec) {
             if (IsBadRequest(bec)) {
-              co_await Write(stream,
-                             Problem(400, "malformed body: " + bec.message(),
-                                     prepared.trace.trace_id),
-                             req.version(), false);
+              co_await Write(
+                  stream,
+                  Traced(Problem(400, "malformed body: " + bec.message(),
+                                 prepared.trace.trace_id),
+                         prepared.trace),
+                  req.version(), false);
             }
             break;
           }
@@ -236,6 +243,12 @@ class HttpServerImpl final : public HttpServer {
       if (!ok || !keep_alive) break;
     }
     co_await LingeringClose(stream, unread_body);
+  }
+
+  // Every response carries its trace (API.md, Tracing).
+  static HttpResponse Traced(HttpResponse r, const TraceContext& trace) {
+    r.headers.emplace_back("traceparent", trace.ToHeader());
+    return r;
   }
 
   // Closes after our last response. If the client may still be sending a

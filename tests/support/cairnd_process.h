@@ -1,0 +1,81 @@
+#pragma once
+
+// The real cairnd as a child process, for integration tests: started with
+// --dev --listen 127.0.0.1:0 on a data directory, its stderr read through a
+// pipe until the "listening" log line names the port. No sleeps: every wait
+// is bounded and wakes on the event it waits for (poll on the pipe, on a
+// pidfd for the exit).
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/temp_dir.h"
+
+namespace cairn::testing {
+
+class CairndProcess {
+ public:
+  // The path of the cairnd binary built with the tests.
+  static const char* BinaryPath();
+
+  // On a fresh TempDir, removed with this object.
+  explicit CairndProcess(std::vector<std::string> flags = {});
+  // On `data_dir`, which outlives this object (restart on the same data).
+  CairndProcess(std::filesystem::path data_dir,
+                std::vector<std::string> flags = {});
+  // kill -9 if still running.
+  ~CairndProcess();
+  CairndProcess(const CairndProcess&) = delete;
+  CairndProcess& operator=(const CairndProcess&) = delete;
+
+  // Starts cairnd --dev --listen 127.0.0.1:0 --data-dir DIR FLAGS... and
+  // waits (at most `timeout`) for its "listening" line. Throws
+  // std::runtime_error with what cairnd wrote when it does not come. May be
+  // called again after Stop or Kill9: same data dir, a new port.
+  void Start(std::chrono::seconds timeout = std::chrono::seconds(20));
+
+  // Sends `signal` (SIGTERM by default) and waits for the exit, at most
+  // `timeout`; then kill -9. Returns the exit code, 128 + the signal when a
+  // signal ended it, or -1 when it did not exit in time (or was not
+  // running).
+  int Stop(int signal = 15,
+           std::chrono::seconds timeout = std::chrono::seconds(30));
+
+  // SIGKILL, then reaps. No-op when not running.
+  void Kill9();
+
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  uint16_t port() const { return port_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+
+  // Everything cairnd wrote to stderr (and stdout) since the last Start,
+  // for failure messages.
+  std::string Log() const;
+
+ private:
+  // Waits for the child to exit, at most `timeout`; reaps it. The raw wait
+  // status, or -1 when it is still running.
+  int WaitExit(std::chrono::milliseconds timeout);
+  void JoinDrain();
+
+  std::unique_ptr<TempDir> own_dir_;
+  std::filesystem::path data_dir_;
+  std::vector<std::string> flags_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  int stderr_fd_ = -1;
+  std::thread drain_;
+  mutable std::mutex mu_;
+  std::string log_;  // guarded by mu_
+};
+
+}  // namespace cairn::testing
