@@ -13,8 +13,9 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 
-# The one install line of shared/STACK.md (plus curl for the README's
-# examples and clang-format for the format check).
+# The one install line of shared/STACK.md, plus jemalloc (cairnd's
+# allocator), curl for the README's examples and clang-format for the
+# format check.
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
@@ -22,7 +23,7 @@ PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev
   prometheus-cpp-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libxxhash-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   libcpp-jwt-dev nlohmann-json3-dev
   curl clang-format
 )
