@@ -80,9 +80,12 @@ class EventStoreImpl final : public EventStore {
       if (options_.read_only) return;
       // Flushing the memtables keeps what kMemory never logged, and leaves
       // no WAL to replay at the next open, so a clean restart is quick.
-      // A failure here loses nothing acknowledged under fsync or wal: the
-      // WAL still holds it.
-      db_->db()->Flush(rocksdb::FlushOptions()).PermitUncheckedError();
+      // Every family by name: Flush without them flushes only the default
+      // one. A failure here loses nothing acknowledged under fsync or wal:
+      // the WAL still holds it.
+      db_->db()
+          ->Flush(rocksdb::FlushOptions(), db_->families())
+          .PermitUncheckedError();
     });
   }
 

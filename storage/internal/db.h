@@ -27,6 +27,10 @@ class Db {
   rocksdb::ColumnFamilyHandle* streams() const { return handles_[3]; }
   rocksdb::ColumnFamilyHandle* heads() const { return handles_[4]; }
   rocksdb::ColumnFamilyHandle* event_ids() const { return handles_[5]; }
+  // Every family, for what must cover them all (a flush).
+  const std::vector<rocksdb::ColumnFamilyHandle*>& families() const {
+    return handles_;
+  }
 
   // The write options that give the configured durability.
   const rocksdb::WriteOptions& write_options() const { return write_options_; }

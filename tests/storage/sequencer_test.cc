@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -449,6 +450,28 @@ TEST_F(SequencerTest, FsyncDurabilityReopens) {
   Reopen();
   EXPECT_EQ(store().LogEnd("acme"), GlobalPosition(3));
   EXPECT_EQ(Revisions(ReadAll("acme", "s")), Range(0, 3));
+}
+
+// A clean close flushes every family, so the next open replays no WAL
+// (a restart after SIGTERM stays quick however much was written).
+TEST_F(SequencerTest, CleanCloseLeavesNoWalToReplay) {
+  Open(Durability::kFsync);
+  ASSERT_TRUE(Append(store(), "acme", "s", 500).status.ok());
+  ASSERT_TRUE(Append(store(), "globex", "t", 5).status.ok());
+  store_.reset();
+  uintmax_t wal_bytes = 0;
+  size_t wal_files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir_.str())) {
+    if (f.path().extension() != ".log") continue;
+    ++wal_files;
+    wal_bytes += f.file_size();
+  }
+  EXPECT_GE(wal_files, 1u);  // the fresh, empty one
+  EXPECT_EQ(wal_bytes, 0u);
+  Open(options_);
+  EXPECT_EQ(store().LogEnd("acme"), GlobalPosition(500));
+  EXPECT_EQ(store().LogEnd("globex"), GlobalPosition(5));
+  EXPECT_EQ(Revisions(ReadAll("acme", "s")), Range(0, 500));
 }
 
 TEST_F(SequencerTest, MemoryDurabilityKeepsDataOverACleanClose) {
