@@ -13,6 +13,7 @@
 #include "storage/internal/rocksdb_status.h"
 #include "storage/internal/sequencer.h"
 #include "storage/internal/tenant_directory.h"
+#include "storage/live_log.h"
 
 namespace cairn::storage {
 
@@ -39,7 +40,8 @@ class EventStoreImpl final : public EventStore {
   EventStoreImpl(const Options& options, std::unique_ptr<Db> db)
       : options_(options),
         db_(std::move(db)),
-        sequencer_(db_.get(), options_, &tenants_) {}
+        live_([this](std::string_view tenant) { return LogEnd(tenant); }),
+        sequencer_(db_.get(), options_, &tenants_, &live_) {}
 
   ~EventStoreImpl() override { Close(); }
 
@@ -73,6 +75,8 @@ class EventStoreImpl final : public EventStore {
     const auto* t = tenants_.Find(tenant);
     return GlobalPosition(t ? t->log_end.load(std::memory_order_acquire) : 0);
   }
+
+  LiveLog& Live() override { return live_; }
 
   void Close() override {
     std::call_once(closed_, [this] {
@@ -115,6 +119,7 @@ class EventStoreImpl final : public EventStore {
   const Options options_;
   std::unique_ptr<Db> db_;
   TenantDirectory tenants_;
+  LiveLog live_;
   Sequencer sequencer_;
   std::once_flag closed_;
 };

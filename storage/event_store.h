@@ -17,6 +17,8 @@
 
 namespace cairn::storage {
 
+class LiveLog;
+
 // When an append may be acknowledged.
 enum class Durability {
   kFsync,   // the write-ahead log is fsynced first (one fsync per group)
@@ -271,6 +273,9 @@ class EventStore {
 
   // The position the tenant's next event will take (0 for a new tenant).
   virtual GlobalPosition LogEnd(std::string_view tenant) = 0;
+
+  // Committed events as they commit, for subscribers (storage/live_log.h).
+  virtual LiveLog& Live() = 0;
 
   // Stops taking writes (they fail with Unavailable), commits what is
   // queued, flushes and closes. Idempotent; the destructor calls it.

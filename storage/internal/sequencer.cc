@@ -60,8 +60,14 @@ struct Sequencer::Group {
     TenantId id;
     uint64_t next_position = 0;
     bool is_new = false;
-    // Events this group adds to the tenant, for append conditions.
-    std::vector<std::pair<uint64_t, const std::string*>> records;
+    // Events this group adds to the tenant, for append conditions and the
+    // live log. The pointers are into the group's requests.
+    struct Added {
+      uint64_t position;
+      const std::string* stream;
+      const std::string* record;
+    };
+    std::vector<Added> records;
   };
   struct StreamChange {
     TenantId tenant;
@@ -146,8 +152,9 @@ struct Sequencer::Group {
   }
 };
 
-Sequencer::Sequencer(Db* db, const Options& options, TenantDirectory* tenants)
-    : db_(db), options_(options), tenants_dir_(tenants) {}
+Sequencer::Sequencer(Db* db, const Options& options, TenantDirectory* tenants,
+                     LiveLog* live)
+    : db_(db), options_(options), tenants_dir_(tenants), live_(live) {}
 
 Sequencer::~Sequencer() { Close(); }
 
@@ -290,6 +297,17 @@ void Sequencer::CommitGroup(std::vector<std::unique_ptr<Op>>& ops) {
       state->next_position = tc.next_position;
       // Readers may now read everything below the new end.
       tenants_dir_->Add(state->name, tc.id, tc.next_position);
+      if (tc.records.empty()) continue;
+      // Subscribers next: the events are readable now.
+      live_->Publish(state->name, [&records = tc.records] {
+        auto commit = std::make_shared<CommittedEvents>();
+        commit->events.reserve(records.size());
+        for (const auto& r : records) {
+          commit->events.push_back(
+              {GlobalPosition(r.position), *r.stream, *r.record});
+        }
+        return commit;
+      });
     }
     next_tenant_id_ = g.next_tenant_id;
     next_stream_id_ = g.next_stream_id;
@@ -429,7 +447,7 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
       g.batch.Put(db_->event_ids(), keys::EventIdKey(tc.id, ev.id),
                   keys::EncodeEventIdEntry(entry));
       g.ids[{&tenant, ev.id}] = entry;
-      tc.records.emplace_back(position.value(), &ev.record);
+      tc.records.push_back({position.value(), &sa.stream, &ev.record});
       result.last_revision = revision;
       result.last_position = position;
     }
@@ -550,7 +568,7 @@ Result<std::optional<GlobalPosition>> Sequencer::FindConditionConflict(
   }
   auto tc = g.tenants.find(&tenant);
   if (tc != g.tenants.end()) {
-    for (const auto& [position, record] : tc->second.records) {
+    for (const auto& [position, stream, record] : tc->second.records) {
       if (position < start) continue;
       auto ev = DecodeEventRecord(*record);
       if (ev.has_value() && filter.Matches(ev->stream, ev->type)) {

@@ -15,6 +15,7 @@
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/tenant_directory.h"
+#include "storage/live_log.h"
 
 namespace cairn::storage {
 
@@ -30,7 +31,9 @@ class Sequencer {
  public:
   using Request = std::variant<AppendRequest, DeleteRequest, MetadataRequest>;
 
-  Sequencer(Db* db, const Options& options, TenantDirectory* tenants);
+  // Publishes every commit's events to `live` once they are readable.
+  Sequencer(Db* db, const Options& options, TenantDirectory* tenants,
+            LiveLog* live);
   ~Sequencer();
 
   // Loads tenants and id counters (one entry per tenant, never per event)
@@ -85,6 +88,7 @@ class Sequencer {
   Db* const db_;
   const Options options_;
   TenantDirectory* const tenants_dir_;
+  LiveLog* const live_;
 
   std::mutex mu_;
   std::condition_variable cv_;
