@@ -10,6 +10,7 @@
 #include "server/json_writer.h"
 #include "server/log.h"
 #include "server/request_body.h"
+#include "server/subscription.h"
 
 namespace cairn::server {
 namespace net = boost::asio;
@@ -93,6 +94,14 @@ Result<std::optional<uint64_t>> UintParam(const Route& route,
                                    " must be a whole number from 0");
   }
   return std::optional<uint64_t>(*v);
+}
+
+// "true" or "false"; absent is false.
+Result<bool> BoolParam(const Route& route, std::string_view key) {
+  auto text = route.Param(key);
+  if (!text || *text == "false") return false;
+  if (*text == "true") return true;
+  return Status::InvalidArgument(std::string(key) + " must be true or false");
 }
 
 // Pages of a stream, one NDJSON chunk each, until the end or the limit.
@@ -265,6 +274,24 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
   }
   const bool ndjson =
       head.accept.find("application/x-ndjson") != std::string_view::npos;
+  const bool sse =
+      head.accept.find("text/event-stream") != std::string_view::npos;
+  const bool event_read =
+      route.endpoint == Endpoint::kLog ||
+      (route.endpoint == Endpoint::kStreamEvents && head.method == "GET");
+  if (event_read) {
+    auto follow = BoolParam(route, "follow");
+    if (!follow.has_value()) co_return ProblemFromStatus(follow.error(), trace);
+    if (*follow && !sse && !ndjson) {
+      co_return Problem(400,
+                        "follow=true needs Accept: application/x-ndjson or "
+                        "text/event-stream",
+                        trace);
+    }
+    if (sse || *follow) {
+      co_return co_await Subscribe(p, head, tenant, sse, *follow);
+    }
+  }
 
   switch (route.endpoint) {
     case Endpoint::kStreamEvents:
@@ -473,6 +500,69 @@ awaitable<HttpResponse> Api::ReadLog(const PreparedRequest& p,
   auto json = co_await RunOn(readers_, std::move(read));
   if (!json.has_value()) co_return ProblemFromStatus(json.error(), trace);
   co_return Json(200, std::move(*json));
+}
+
+awaitable<HttpResponse> Api::Subscribe(const PreparedRequest& p,
+                                       const RequestHead& head,
+                                       const std::string& tenant, bool sse,
+                                       bool follow) {
+  const std::string& trace = p.trace.trace_id;
+  const Route& route = p.route;
+  auto spec = std::make_shared<SubscriptionSpec>();
+  spec->tenant = tenant;
+  spec->follow = follow;
+  auto from = UintParam(route, "from");
+  if (!from.has_value()) co_return ProblemFromStatus(from.error(), trace);
+  if (route.endpoint == Endpoint::kStreamEvents) {
+    spec->stream = route.stream;
+    if (auto d = route.Param("direction"); d && *d != "forward") {
+      co_return Problem(400, "a streamed read goes forward", trace);
+    }
+    if (*from) {
+      spec->from = SubscriptionSpec::From::kRevision;
+      spec->at = **from;
+    }
+  } else {
+    if (*from) {
+      spec->from = SubscriptionSpec::From::kPosition;
+      spec->at = **from;
+    }
+    if (auto types = route.Param("types")) {
+      spec->filter.types = SplitList(*types);
+    }
+    if (auto category = route.Param("category")) {
+      spec->filter.categories = SplitList(*category);
+    }
+  }
+  if (sse && !head.last_event_id.empty()) {
+    // Resume after the last event the client saw (its position).
+    auto last = ParseUint(head.last_event_id);
+    if (!last || *last == UINT64_MAX) {
+      co_return Problem(400, "Last-Event-ID must be an event's position",
+                        trace);
+    }
+    spec->from = SubscriptionSpec::From::kPosition;
+    spec->at = *last + 1;
+  }
+  if (spec->stream) {
+    // A tombstoned stream is gone for good; one that does not exist yet
+    // may be followed (its first event comes live), not read.
+    auto read = [this, &tenant, &spec] {
+      return store_->GetStreamInfo(tenant, *spec->stream);
+    };
+    auto info = co_await RunOn(readers_, std::move(read));
+    if (!info.has_value() && (info.error().IsStreamDeleted() || !follow ||
+                              !info.error().IsNotFound())) {
+      co_return ProblemFromStatus(info.error(), trace);
+    }
+  }
+  HttpResponse r;
+  r.content_type = sse ? "text/event-stream" : "application/x-ndjson";
+  if (sse) r.headers.emplace_back("Cache-Control", "no-cache");
+  r.subscription = SubscriptionBody{
+      sse ? SubscriptionBody::Format::kSse : SubscriptionBody::Format::kNdjson,
+      std::move(spec)};
+  co_return r;
 }
 
 awaitable<HttpResponse> Api::StreamInfo(const PreparedRequest& p,

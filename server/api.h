@@ -24,6 +24,7 @@ struct RequestHead {
   std::string_view accept;
   std::string_view tenant;  // X-Cairn-Tenant
   std::string_view traceparent;
+  std::string_view last_event_id;  // SSE resume
   std::optional<uint64_t> content_length;
   bool has_body = false;  // Content-Length > 0 or chunked
 };
@@ -52,6 +53,8 @@ class Api {
                                               const RequestHead& head,
                                               std::string body);
 
+  storage::EventStore* store() const { return store_; }
+
   // After this, new requests are answered 503 and /readyz fails.
   void SetShuttingDown() { shutting_down_.store(true); }
   bool shutting_down() const { return shutting_down_.load(); }
@@ -69,6 +72,11 @@ class Api {
   boost::asio::awaitable<HttpResponse> ReadLog(const PreparedRequest& p,
                                                const std::string& tenant,
                                                bool ndjson);
+  // A read that is a subscription: follow=true, or SSE.
+  boost::asio::awaitable<HttpResponse> Subscribe(const PreparedRequest& p,
+                                                 const RequestHead& head,
+                                                 const std::string& tenant,
+                                                 bool sse, bool follow);
   boost::asio::awaitable<HttpResponse> StreamInfo(const PreparedRequest& p,
                                                   const std::string& tenant);
   boost::asio::awaitable<HttpResponse> ListStreams(const PreparedRequest& p,

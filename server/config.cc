@@ -49,6 +49,18 @@ int ParseConfig(int argc, char** argv, Config* c) {
       "close connections idle this long");
   opt("shutdown-grace-seconds", &c->shutdown_grace_seconds,
       "time SIGTERM gives requests in flight");
+  opt("heartbeat-ms", &c->heartbeat_ms,
+      "a subscription with nothing to send sends a heartbeat this often")
+      ->check(CLI::Range(10u, 15'000u));
+  opt("subscription-queue-events", &c->subscription_queue_events,
+      "live events a subscription holds unsent before it reads storage")
+      ->check(CLI::Range(size_t{16}, size_t{10'000'000}));
+  opt("ws-max-subscriptions", &c->ws_max_subscriptions,
+      "subscriptions per WebSocket")
+      ->check(CLI::Range(size_t{1}, size_t{100'000}));
+  opt("ws-max-message-bytes", &c->ws_max_message_bytes,
+      "bytes per message a WebSocket client may send")
+      ->check(CLI::Range(size_t{256}, size_t{16} << 20));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

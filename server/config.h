@@ -35,6 +35,16 @@ struct Config {
   unsigned idle_timeout_seconds = 60;
   // Time SIGTERM gives requests already read to finish. Default: 10 s.
   unsigned shutdown_grace_seconds = 10;
+  // A subscription with nothing to send sends a heartbeat this often (API:
+  // at least every 15 s). Default: 15,000 ms.
+  unsigned heartbeat_ms = 15'000;
+  // Live events a subscription may hold unsent before it falls back to
+  // reading storage. Default: 10,000.
+  size_t subscription_queue_events = 10'000;
+  // WebSocket limits: subscriptions per socket (default 100), bytes per
+  // inbound message (default 64 KiB).
+  size_t ws_max_subscriptions = 100;
+  size_t ws_max_message_bytes = size_t{64} << 10;
 };
 
 // The host and port of --listen.

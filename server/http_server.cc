@@ -17,8 +17,13 @@
 
 #include "server/api.h"
 #include "server/async_store.h"
+#include "server/event_json.h"
 #include "server/http_errors.h"
+#include "server/json_writer.h"
 #include "server/log.h"
+#include "server/stop_registry.h"
+#include "server/subscription.h"
+#include "server/ws_session.h"
 
 namespace cairn::server {
 namespace net = boost::asio;
@@ -173,6 +178,14 @@ class HttpServerImpl final : public HttpServer {
         break;
       }
       auto& req = parser.get();
+      if (IsWebSocketUpgrade(req) && !api_.shutting_down() &&
+          req.target().substr(0, req.target().find('?')) == "/v1/ws") {
+        // The connection becomes a WebSocket for the rest of its life.
+        co_await RunWebSocket(
+            std::move(stream), parser.release(),
+            {api_.store(), readers_.get_executor(), &config_, &stops_});
+        co_return;
+      }
       RequestHead head = HeadOf(parser);
       PreparedRequest prepared = api_.Prepare(head);
       bool keep_alive = req.keep_alive() && !api_.shutting_down();
@@ -235,11 +248,17 @@ class HttpServerImpl final : public HttpServer {
                                {"status", response.status},
                                {"trace_id", prepared.trace.trace_id}});
       }
-      const bool ok = response.stream
-                          ? co_await WriteStream(stream, std::move(response),
-                                                 req.version(), keep_alive)
-                          : co_await Write(stream, std::move(response),
-                                           req.version(), keep_alive);
+      bool ok = false;
+      if (response.subscription) {
+        ok = co_await WriteSubscription(stream, std::move(response),
+                                        req.version(), keep_alive);
+      } else if (response.stream) {
+        ok = co_await WriteStream(stream, std::move(response), req.version(),
+                                  keep_alive);
+      } else {
+        ok = co_await Write(stream, std::move(response), req.version(),
+                            keep_alive);
+      }
       if (!ok || !keep_alive) break;
     }
     co_await LingeringClose(stream, unread_body);
@@ -294,6 +313,7 @@ class HttpServerImpl final : public HttpServer {
     h.accept = sv(req[http::field::accept]);
     h.tenant = sv(req["X-Cairn-Tenant"]);
     h.traceparent = sv(req["traceparent"]);
+    h.last_event_id = sv(req["Last-Event-ID"]);
     // The announced length (payload_size() would be the body read so far).
     if (auto len = parser.content_length()) h.content_length = *len;
     h.has_body =
@@ -322,13 +342,10 @@ class HttpServerImpl final : public HttpServer {
     co_return !ec;
   }
 
-  // A chunked body from a ChunkSource. Each chunk is read on the reader
-  // pool while the one before it is written, so reading and sending
-  // overlap. An error after the header ends the response without its last
-  // chunk: the client sees a truncated body rather than a wrong one.
-  awaitable<bool> WriteStream(beast::tcp_stream& stream, HttpResponse r,
-                              unsigned version, bool keep_alive) {
-    using net::experimental::awaitable_operators::operator&&;
+  // The status line and headers of a chunked response.
+  awaitable<bool> WriteChunkedHeader(beast::tcp_stream& stream,
+                                     const HttpResponse& r, unsigned version,
+                                     bool keep_alive) {
     http::response<http::empty_body> res{static_cast<http::status>(r.status),
                                          version};
     SetHeaders(res, r, keep_alive);
@@ -336,7 +353,19 @@ class HttpServerImpl final : public HttpServer {
     http::response_serializer<http::empty_body> sr{res};
     stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
     auto [ec, n] = co_await http::async_write_header(stream, sr, kUseTuple);
-    if (ec) co_return false;
+    co_return !ec;
+  }
+
+  // A chunked body from a ChunkSource. Each chunk is read on the reader
+  // pool while the one before it is written, so reading and sending
+  // overlap. An error after the header ends the response without its last
+  // chunk: the client sees a truncated body rather than a wrong one.
+  awaitable<bool> WriteStream(beast::tcp_stream& stream, HttpResponse r,
+                              unsigned version, bool keep_alive) {
+    using net::experimental::awaitable_operators::operator&&;
+    const bool started =
+        co_await WriteChunkedHeader(stream, r, version, keep_alive);
+    if (!started) co_return false;
     std::shared_ptr<ChunkSource> source = std::move(r.stream);
     const auto read_next = [this, source] {
       auto next = [source] { return source->Next(); };
@@ -366,6 +395,80 @@ class HttpServerImpl final : public HttpServer {
     auto [lec, ln] =
         co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);
     co_return !lec;
+  }
+
+  // A subscription as a chunked body (follow=true, SSE): each send is one
+  // chunk. A client that stops reading blocks the send; after the idle
+  // timeout the connection is closed, and the client resumes from the last
+  // position it has (SSE: Last-Event-ID).
+  class ChunkSink final : public SubscriptionSink {
+   public:
+    ChunkSink(beast::tcp_stream& stream, SubscriptionBody::Format format,
+              std::chrono::seconds timeout)
+        : stream_(stream), format_(format), timeout_(timeout) {}
+
+    void Format(std::string* out, GlobalPosition position,
+                const EventView& event) const override {
+      if (format_ == SubscriptionBody::Format::kSse) {
+        out->append("id: ");
+        AppendUint(out, position.value());
+        out->append("\ndata: ");
+        AppendEventJson(out, position, event);
+        out->append("\n\n");
+      } else {
+        AppendEventJson(out, position, event);
+        out->push_back('\n');
+      }
+    }
+    awaitable<bool> Send(std::string& framed) override {
+      stream_.expires_after(timeout_);
+      auto [ec, n] = co_await net::async_write(
+          stream_, http::make_chunk(net::buffer(framed)), kUseTuple);
+      co_return !ec;
+    }
+    awaitable<bool> CaughtUp(std::optional<uint64_t>,
+                             std::optional<uint64_t>) override {
+      co_return true;  // HTTP streams have no such line
+    }
+    awaitable<bool> Heartbeat() override {
+      std::string beat = format_ == SubscriptionBody::Format::kSse
+                             ? ": heartbeat\n\n"
+                             : "{\"op\":\"heartbeat\"}\n";
+      co_return co_await Send(beat);
+    }
+
+   private:
+    beast::tcp_stream& stream_;
+    const SubscriptionBody::Format format_;
+    const std::chrono::seconds timeout_;
+  };
+
+  awaitable<bool> WriteSubscription(beast::tcp_stream& stream, HttpResponse r,
+                                    unsigned version, bool keep_alive) {
+    const bool started =
+        co_await WriteChunkedHeader(stream, r, version, keep_alive);
+    if (!started) co_return false;
+
+    ChunkSink sink(stream, r.subscription->format,
+                   std::chrono::seconds(config_.idle_timeout_seconds));
+    auto control = std::make_shared<SubscriptionControl>(
+        co_await net::this_coro::executor);
+    Status s;
+    {
+      StopRegistration registration(stops_, control);
+      s = co_await RunSubscription(
+          api_.store(), readers_.get_executor(), *r.subscription->spec,
+          SubscriptionLimitsOf(config_), sink, control);
+    }
+    if (!s.ok()) {
+      // The status line is sent: end without the last chunk, so the client
+      // sees a broken body rather than a complete one.
+      log::Warn("subscription failed", {{"error", s.ToString()}});
+      co_return false;
+    }
+    auto [lec, ln] =
+        co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);
+    co_return !lec && !control->stopped();
   }
 
   void Track(const std::shared_ptr<Connection>& c) {
@@ -398,7 +501,9 @@ class HttpServerImpl final : public HttpServer {
         return;
       }
     }
-    // Idle connections close now; busy ones finish their request first.
+    // Subscriptions end their responses; idle connections close now; busy
+    // ones finish their request first.
+    stops_.StopAll();
     for (auto& c : open) {
       net::post(c->stream.get_executor(), [c] {
         if (c->idle) c->stream.socket().cancel();
@@ -429,6 +534,7 @@ class HttpServerImpl final : public HttpServer {
   std::atomic<bool> finished_{false};
   std::mutex mu_;
   std::list<std::weak_ptr<Connection>> connections_;  // guarded by mu_
+  StopRegistry stops_;  // subscriptions and WebSockets
 };
 
 }  // namespace

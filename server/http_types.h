@@ -21,6 +21,16 @@ class ChunkSource {
   virtual Result<std::optional<std::string>> Next() = 0;
 };
 
+struct SubscriptionSpec;  // server/subscription.h
+
+// A response body that is a subscription (follow=true, SSE): the session
+// runs it, framing each event as a line or an SSE event.
+struct SubscriptionBody {
+  enum class Format { kNdjson, kSse };
+  Format format = Format::kNdjson;
+  std::shared_ptr<SubscriptionSpec> spec;
+};
+
 // What a handler answers; the session turns it into HTTP/1.1 (server/
 // http_server.cc is the only place that knows Beast).
 struct HttpResponse {
@@ -29,6 +39,7 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<ChunkSource> stream;  // when set, replaces body (chunked)
+  std::optional<SubscriptionBody> subscription;  // or this, chunked
 };
 
 }  // namespace cairn::server

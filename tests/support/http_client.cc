@@ -48,8 +48,8 @@ int MillisLeft(Clock::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-// A TCP socket to 127.0.0.1:port, close-on-exec (the tests fork cairnd,
-// which must not inherit client connections). -1 on failure.
+}  // namespace
+
 int ConnectLoopback(uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
@@ -63,8 +63,6 @@ int ConnectLoopback(uint16_t port) {
   }
   return fd;
 }
-
-}  // namespace
 
 std::string HttpResponse::Header(std::string_view name) const {
   auto it = headers.find(Lower(name));

@@ -74,6 +74,10 @@ class HttpClient {
   bool retry_ = true;
 };
 
+// A TCP socket to 127.0.0.1:port, close-on-exec (the tests fork cairnd,
+// which must not inherit client connections). -1 on failure.
+int ConnectLoopback(uint16_t port);
+
 // Sends `bytes` on a new connection to 127.0.0.1:port without closing the
 // sending side (so a partial request stays partial), and returns everything
 // that comes back until the server closes or `timeout` passes.

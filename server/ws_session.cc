@@ -1,0 +1,328 @@
+#include "server/ws_session.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "protocol/names.h"
+#include "server/http_errors.h"
+#include "server/log.h"
+#include "server/stop_registry.h"
+#include "server/subscription.h"
+#include "server/ws_protocol.h"
+
+namespace cairn::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using net::awaitable;
+
+namespace {
+
+constexpr auto kUseTuple = net::experimental::as_tuple(net::use_awaitable);
+// Without an auth header or message within this, the socket closes 4401.
+constexpr std::chrono::seconds kAuthTimeout{5};
+// Frames queued for the socket per connection; a full queue makes the
+// subscriptions wait (and their taps overflow into storage reads).
+constexpr size_t kOutboundFrames = 1024;
+
+constexpr websocket::close_code kUnauthenticated =
+    static_cast<websocket::close_code>(4401);
+
+// What the writer sends next: a frame, or the close that ends the socket.
+struct Outbound {
+  std::string frame;
+  std::optional<websocket::close_reason> close;
+};
+
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(beast::tcp_stream stream, WebSocketContext context)
+      : ws_(std::move(stream)),
+        context_(context),
+        out_(ws_.get_executor(), kOutboundFrames),
+        stop_(std::make_shared<SubscriptionControl>(ws_.get_executor())) {}
+
+  awaitable<void> Run(UpgradeRequest request) {
+    auto self = shared_from_this();
+    ws_.set_option(
+        websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(
+        websocket::stream_base::decorator([](websocket::response_type& res) {
+          res.set(http::field::server, "cairn");
+        }));
+    ws_.read_message_max(context_.config->ws_max_message_bytes);
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket times out
+    auto [aec] = co_await ws_.async_accept(request, kUseTuple);
+    if (aec) co_return;
+
+    // Dev mode takes the tenant from the upgrade's header, when it has one;
+    // otherwise the first message must authenticate.
+    const auto tenant = request["X-Cairn-Tenant"];
+    if (!tenant.empty()) {
+      if (Status s =
+              ValidateTenant(std::string_view(tenant.data(), tenant.size()));
+          s.ok()) {
+        tenant_ = std::string(tenant);
+      }
+    }
+    StopRegistration registration(*context_.stops, stop_);
+    net::co_spawn(ws_.get_executor(), Writer(self), net::detached);
+    stop_->OnStop([weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        net::co_spawn(self->ws_.get_executor(), GoAway(self), net::detached);
+      }
+    });
+    if (!tenant_) {
+      net::co_spawn(ws_.get_executor(), AuthDeadline(self), net::detached);
+    }
+    co_await ReadLoop();
+    // The client closed, or the socket failed: stop everything.
+    stop_->OnStop(nullptr);
+    stop_->Stop();
+    StopSubscriptions();
+    out_.close();
+  }
+
+ private:
+  awaitable<void> ReadLoop() {
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await ws_.async_read(buffer, kUseTuple);
+      if (ec) co_return;
+      if (!ws_.got_text()) {
+        buffer.consume(buffer.size());
+        co_await SendFrame(ws::ErrorFrame(std::nullopt, 400,
+                                          "binary frames are not supported"));
+        continue;
+      }
+      const auto data = buffer.cdata();
+      const std::string_view text(static_cast<const char*>(data.data()),
+                                  data.size());
+      ws::ClientMessage message = ws::ParseClientMessage(text);
+      buffer.consume(buffer.size());
+      co_await std::visit([this](auto& m) { return Handle(m); }, message);
+    }
+  }
+
+  awaitable<void> Handle(ws::Auth& auth) {
+    if (!context_.config->dev) {
+      // JWT verification comes with the auth issue; until then only dev
+      // mode can authenticate a socket.
+      co_await SendFrame(ws::ErrorFrame(
+          std::nullopt, 401, "token authentication is not available"));
+      co_return;
+    }
+    if (tenant_) {
+      co_await SendFrame(
+          ws::ErrorFrame(std::nullopt, 400, "already authenticated"));
+      co_return;
+    }
+    const std::string tenant = auth.tenant.empty() ? "default" : auth.tenant;
+    if (Status s = ValidateTenant(tenant); !s.ok()) {
+      co_await SendFrame(
+          ws::ErrorFrame(std::nullopt, 400, "tenant: " + s.message()));
+      co_return;
+    }
+    tenant_ = tenant;
+    co_await SendFrame(ws::AuthenticatedFrame());
+  }
+
+  awaitable<void> Handle(ws::Subscribe& sub) {
+    if (!tenant_) {
+      co_await SendFrame(ws::ErrorFrame(sub.id, 401, "authenticate first"));
+      co_return;
+    }
+    if (subscriptions_.contains(sub.id)) {
+      co_await SendFrame(ws::ErrorFrame(sub.id, 400, "this id is subscribed"));
+      co_return;
+    }
+    if (subscriptions_.size() >= context_.config->ws_max_subscriptions) {
+      co_await SendFrame(ws::ErrorFrame(
+          sub.id, 429,
+          "too many subscriptions on this socket (at most " +
+              std::to_string(context_.config->ws_max_subscriptions) + ")"));
+      co_return;
+    }
+    sub.spec.tenant = *tenant_;
+    auto control = std::make_shared<SubscriptionControl>(ws_.get_executor());
+    subscriptions_[sub.id] = control;
+    co_await SendFrame(ws::SubscribedFrame(sub.id));
+    net::co_spawn(ws_.get_executor(),
+                  RunOne(shared_from_this(), std::move(sub), control),
+                  net::detached);
+  }
+
+  awaitable<void> Handle(ws::Unsubscribe& unsub) {
+    auto it = subscriptions_.find(unsub.id);
+    if (it == subscriptions_.end()) {
+      co_await SendFrame(ws::ErrorFrame(unsub.id, 404, "no such subscription"));
+      co_return;
+    }
+    it->second->Stop();
+    subscriptions_.erase(it);
+    co_await SendFrame(ws::UnsubscribedFrame(unsub.id));
+  }
+
+  awaitable<void> Handle(ws::Refused& refused) {
+    co_await SendFrame(
+        ws::ErrorFrame(refused.id, refused.status, refused.title));
+  }
+
+  // The subscription's frames go through the connection's queue.
+  class Sink final : public SubscriptionSink {
+   public:
+    Sink(WsSession& session, std::string id, bool stream)
+        : session_(session), id_(std::move(id)), stream_(stream) {}
+    void Format(std::string* out, GlobalPosition position,
+                const EventView& event) const override {
+      ws::AppendEventFrame(out, id_, position, event);
+      out->push_back('\n');  // event JSON holds no raw newline
+    }
+    awaitable<bool> Send(std::string& framed) override {
+      size_t begin = 0;
+      while (begin < framed.size()) {
+        const size_t end = framed.find('\n', begin);
+        std::string frame = framed.substr(begin, end - begin);
+        const bool sent = co_await session_.Send(frame);
+        if (!sent) co_return false;
+        begin = end + 1;
+      }
+      co_return true;
+    }
+    awaitable<bool> CaughtUp(std::optional<uint64_t> position,
+                             std::optional<uint64_t> revision) override {
+      co_return co_await session_.SendFrame(
+          ws::CaughtUpFrame(id_, position, stream_, revision));
+    }
+    awaitable<bool> Heartbeat() override {
+      co_return co_await session_.SendFrame(ws::HeartbeatFrame());
+    }
+
+   private:
+    WsSession& session_;
+    const std::string id_;
+    const bool stream_;
+  };
+
+  static awaitable<void> RunOne(std::shared_ptr<WsSession> self,
+                                ws::Subscribe sub,
+                                std::shared_ptr<SubscriptionControl> control) {
+    Sink sink(*self, sub.id, sub.spec.stream.has_value());
+    const Status s = co_await RunSubscription(
+        self->context_.store, self->context_.readers, std::move(sub.spec),
+        SubscriptionLimitsOf(*self->context_.config), sink, control);
+    if (control->stopped()) co_return;  // unsubscribed, or closing
+    auto it = self->subscriptions_.find(sub.id);
+    if (it != self->subscriptions_.end() && it->second == control) {
+      self->subscriptions_.erase(it);
+    }
+    if (!s.ok()) {
+      co_await self->SendFrame(
+          ws::ErrorFrame(sub.id, HttpStatusOf(s), s.message()));
+    }
+  }
+
+  // Queues a frame (taking it); waits while the queue is full. False once
+  // closing.
+  //
+  // GCC 12 miscompiles some coroutine calls: a temporary argument inside
+  // a co_await in a condition came out duplicated, and a by-value string
+  // parameter was freed twice. So frames go by reference from named
+  // variables, and results are tested after the co_await, never inside it.
+  awaitable<bool> Send(std::string& frame) {
+    Outbound out{std::move(frame), {}};
+    auto [ec] = co_await out_.async_send(beast::error_code{}, std::move(out),
+                                         kUseTuple);
+    co_return !ec;
+  }
+  awaitable<bool> SendFrame(std::string frame) {
+    const bool sent = co_await Send(frame);
+    co_return sent;
+  }
+
+  // One write at a time, in queue order; a close ends the socket.
+  static awaitable<void> Writer(std::shared_ptr<WsSession> self) {
+    for (;;) {
+      auto [ec, out] = co_await self->out_.async_receive(kUseTuple);
+      if (ec) co_return;
+      if (out.close) {
+        // Whether the peer answers the close or not, the socket is done.
+        co_await self->ws_.async_close(*out.close, kUseTuple);
+        co_return;
+      }
+      self->ws_.text(true);
+      auto [wec, n] =
+          co_await self->ws_.async_write(net::buffer(out.frame), kUseTuple);
+      if (wec) {
+        // The reader learns it on its next read; stop queueing now.
+        self->out_.close();
+        co_return;
+      }
+    }
+  }
+
+  // Shutdown: stop the subscriptions, flush what is queued, then close
+  // with "going away".
+  static awaitable<void> GoAway(std::shared_ptr<WsSession> self) {
+    co_await self->Close(
+        websocket::close_reason(websocket::close_code::going_away));
+  }
+
+  static awaitable<void> AuthDeadline(std::shared_ptr<WsSession> self) {
+    net::steady_timer timer(self->ws_.get_executor(), kAuthTimeout);
+    co_await timer.async_wait(kUseTuple);
+    if (self->tenant_ || self->stop_->stopped()) co_return;
+    co_await self->Close(
+        websocket::close_reason(kUnauthenticated, "authentication timed out"));
+  }
+
+  // Stops the subscriptions; the writer sends what is queued, then the
+  // close.
+  awaitable<void> Close(websocket::close_reason reason) {
+    StopSubscriptions();
+    Outbound close{{}, reason};
+    co_await out_.async_send(beast::error_code{}, std::move(close), kUseTuple);
+  }
+
+  void StopSubscriptions() {
+    for (auto& [id, control] : subscriptions_) control->Stop();
+    subscriptions_.clear();
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  const WebSocketContext context_;
+  net::experimental::channel<void(beast::error_code, Outbound)> out_;
+  const std::shared_ptr<SubscriptionControl> stop_;  // the whole connection
+  std::optional<std::string> tenant_;                // once authenticated
+  std::map<std::string, std::shared_ptr<SubscriptionControl>> subscriptions_;
+};
+
+}  // namespace
+
+bool IsWebSocketUpgrade(const UpgradeRequest& request) {
+  return websocket::is_upgrade(request);
+}
+
+awaitable<void> RunWebSocket(beast::tcp_stream stream, UpgradeRequest request,
+                             WebSocketContext context) {
+  auto session = std::make_shared<WsSession>(std::move(stream), context);
+  co_await session->Run(std::move(request));
+}
+
+}  // namespace cairn::server
