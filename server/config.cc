@@ -55,6 +55,8 @@ int ParseConfig(int argc, char** argv, Config* c) {
   opt("subscription-queue-events", &c->subscription_queue_events,
       "live events a subscription holds unsent before it reads storage")
       ->check(CLI::Range(size_t{16}, size_t{10'000'000}));
+  opt("slow-consumer-events", &c->slow_consumer_events,
+      "events behind at which a subscription ends as a slow consumer");
   opt("ws-max-subscriptions", &c->ws_max_subscriptions,
       "subscriptions per WebSocket")
       ->check(CLI::Range(size_t{1}, size_t{100'000}));

@@ -41,6 +41,10 @@ struct Config {
   // Live events a subscription may hold unsent before it falls back to
   // reading storage. Default: 10,000.
   size_t subscription_queue_events = 10'000;
+  // A subscription this many events behind after its live queue overflowed
+  // is ended as a slow consumer (it resumes from its last position).
+  // Default: 1,000,000.
+  uint64_t slow_consumer_events = 1'000'000;
   // WebSocket limits: subscriptions per socket (default 100), bytes per
   // inbound message (default 64 KiB).
   size_t ws_max_subscriptions = 100;

@@ -1,5 +1,7 @@
 // cairnd: the Cairn event store server.
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <exception>
@@ -12,6 +14,16 @@
 
 namespace {
 
+// Every connection and subscription socket is a file descriptor, beside
+// RocksDB's files: take the hard limit, not the soft 1,024 of most shells.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int Main(int argc, char** argv) {
   using namespace cairn;  // NOLINT: one short main
   server::Config config;
@@ -19,6 +31,7 @@ int Main(int argc, char** argv) {
     return code;
   }
   server::log::SetLevel(config.log_level);
+  RaiseOpenFileLimit();
   server::ListenAddress address;
   if (!server::ParseListenAddress(config.listen, &address)) {
     server::log::Error("cannot start",

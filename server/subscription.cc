@@ -75,6 +75,15 @@ class SubscriptionRun {
       if (first && spec_.from == SubscriptionSpec::From::kEnd) {
         next_position_ = opened.from.value();
       } else {
+        if (!first) {
+          // Back from an overflow: a client this far behind is told so
+          // and resumes by itself, rather than hold a reader for long.
+          auto backlog = co_await Backlog(opened.from.value());
+          if (!backlog.has_value()) co_return backlog.error();
+          if (*backlog > limits_.max_backlog_events) {
+            co_return Status::Busy("slow consumer");
+          }
+        }
         // History up to where the tap begins.
         auto caught_up = co_await CatchUp(opened.from.value());
         if (!caught_up.has_value()) co_return caught_up.error();
@@ -135,6 +144,25 @@ class SubscriptionRun {
       }
       if (page->end) co_return true;
     }
+  }
+
+  // How many events the subscription has yet to deliver: of the log below
+  // `end`, or of its stream.
+  awaitable<Result<uint64_t>> Backlog(uint64_t end) {
+    if (!spec_.stream) {
+      co_return end > next_position_ ? end - next_position_ : 0;
+    }
+    auto info = co_await RunOn(readers_, [this] {
+      return store_->GetStreamInfo(spec_.tenant, *spec_.stream);
+    });
+    if (!info.has_value()) {
+      if (info.error().IsNotFound()) co_return uint64_t{0};
+      co_return info.error();
+    }
+    const uint64_t next_in_stream =
+        info->last_revision ? info->last_revision->value() + 1 : 0;
+    const uint64_t delivered = next_revision_.value_or(next_in_stream);
+    co_return next_in_stream > delivered ? next_in_stream - delivered : 0;
   }
 
   // The next page of the tenant log below `end`. On a reader thread: the
@@ -265,6 +293,7 @@ awaitable<Status> RunSubscription(
 
 SubscriptionLimits SubscriptionLimitsOf(const Config& config) {
   SubscriptionLimits limits;
+  limits.max_backlog_events = config.slow_consumer_events;
   limits.max_queued_events = config.subscription_queue_events;
   limits.heartbeat = std::chrono::milliseconds(config.heartbeat_ms);
   return limits;

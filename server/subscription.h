@@ -43,6 +43,11 @@ struct SubscriptionLimits {
   // Live events a subscription may hold unsent before it falls back to
   // storage (its tap's bound).
   size_t max_queued_events = 10'000;
+  // A subscription that falls behind by more than this (its live queue
+  // overflowed, and this many events were still to deliver when it came
+  // back) ends with Busy("slow consumer"); the client resumes from its
+  // last position.
+  uint64_t max_backlog_events = 1'000'000;
   // A heartbeat goes out after this long without anything sent.
   std::chrono::milliseconds heartbeat{std::chrono::seconds(15)};
 };
@@ -98,8 +103,8 @@ class SubscriptionControl {
 // Runs the subscription on the calling coroutine's strand until the sink
 // reports the client gone, `control` is stopped, or (follow = false) the
 // history is delivered. Storage reads run on `readers`. Returns Ok, or why
-// it could not go on (a tombstoned stream, a storage error); the caller
-// tells the client.
+// it could not go on (a tombstoned stream, a storage error, Busy for a slow
+// consumer); the caller tells the client.
 boost::asio::awaitable<Status> RunSubscription(
     storage::EventStore* store, boost::asio::any_io_executor readers,
     SubscriptionSpec spec, const SubscriptionLimits& limits,

@@ -233,8 +233,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       self->subscriptions_.erase(it);
     }
     if (!s.ok()) {
-      co_await self->SendFrame(
-          ws::ErrorFrame(sub.id, HttpStatusOf(s), s.message()));
+      // A slow consumer is 429 (API.md), not the 503 of Busy elsewhere.
+      const unsigned status =
+          s.code() == Status::Code::kBusy ? 429 : HttpStatusOf(s);
+      co_await self->SendFrame(ws::ErrorFrame(sub.id, status, s.message()));
     }
   }
 

@@ -2,12 +2,14 @@
 // reads with follow=true (API.md, "Subscribing" and "Reading").
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -297,6 +299,73 @@ TEST_F(SubscriptionTest, HandoverRaceOverWebSockets) {
   }
 }
 
+// 1,000 sockets each on its own stream and 10 on the tenant log while
+// appends run: each gets exactly its events, in order.
+TEST_F(SubscriptionTest, ThousandStreamSocketsAndTenLogSocketsUnderAppends) {
+  constexpr int kStreams = 1000;
+  constexpr int kLogSockets = 10;
+  constexpr int kRounds = 3;
+  // About four descriptors per client socket (socket, epoll, eventfd,
+  // timerfd): more than the usual soft limit of 1,024.
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  limit.rlim_cur = limit.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  ASSERT_GE(limit.rlim_cur, rlim_t{5 * (kStreams + kLogSockets)})
+      << "this test needs more open files than the hard limit allows";
+
+  std::vector<std::unique_ptr<WsClient>> streams;
+  std::vector<std::unique_ptr<WsClient>> logs;
+  const HttpHeaders tenant = {{"X-Cairn-Tenant", "default"}};
+  for (int i = 0; i < kLogSockets; ++i) {
+    logs.push_back(std::make_unique<WsClient>(server_.port(), tenant));
+    logs.back()->SendText(
+        R"({"op":"subscribe","id":"log","all":{},"from":"start"})");
+  }
+  std::atomic<bool> stop{false};
+  // Appends run while the stream sockets subscribe.
+  std::thread writer([&] {
+    HttpClient c(server_.port());
+    for (int round = 0; round < kRounds; ++round) {
+      for (int i = 0; i < kStreams; ++i) {
+        const HttpResponse r =
+            c.Post("/v1/streams/learner-" + std::to_string(i) + "/events",
+                   AppendBody(1));
+        ASSERT_EQ(r.status, 201) << r.body;
+      }
+    }
+    stop = true;
+  });
+  for (int i = 0; i < kStreams; ++i) {
+    streams.push_back(std::make_unique<WsClient>(server_.port(), tenant));
+    streams.back()->SendText(
+        R"({"op":"subscribe","id":"s","stream":"learner-)" + std::to_string(i) +
+        R"(","from":"start"})");
+  }
+  writer.join();
+  for (int i = 0; i < kStreams; ++i) {
+    std::vector<int64_t> revisions;
+    while (revisions.size() < kRounds) {
+      json::value v = Next(*streams[i]);
+      ASSERT_FALSE(v.is_null()) << "stream socket " << i;
+      if (Str(v, "op") != "event") continue;
+      EXPECT_EQ(Str(v.at("event"), "stream"), "learner-" + std::to_string(i));
+      revisions.push_back(Int(v.at("event"), "revision"));
+    }
+    ASSERT_EQ(revisions, (std::vector<int64_t>{0, 1, 2})) << "stream " << i;
+  }
+  for (int k = 0; k < kLogSockets; ++k) {
+    int64_t next = 0;
+    while (next < kStreams * kRounds) {
+      json::value v = Next(*logs[k]);
+      ASSERT_FALSE(v.is_null()) << "log socket " << k;
+      if (Str(v, "op") != "event") continue;
+      ASSERT_EQ(Int(v.at("event"), "position"), next) << "log socket " << k;
+      ++next;
+    }
+  }
+}
+
 // A client that stops reading while 200,000 events are appended, then
 // reads again, receives all of them (its live queue overflows and it reads
 // storage instead).
@@ -315,6 +384,51 @@ TEST_F(SubscriptionTest, ClientThatStopsReadingGetsEverythingLater) {
     if (Str(v, "op") != "event") continue;
     ASSERT_EQ(Int(v.at("event"), "position"), expected);
     ++expected;
+  }
+}
+
+// Past the configured backlog, a subscription that fell behind ends with
+// 429 "slow consumer"; what it delivered is gapless, and resubscribing from
+// the last position delivers the rest.
+TEST_F(SubscriptionTest, SlowConsumerIsToldAndResumes) {
+  CairndProcess strict(std::vector<std::string>{
+      "--subscription-queue-events", "16", "--slow-consumer-events", "1000"});
+  strict.Start();
+  HttpClient writer(strict.port());
+  WsClient ws(strict.port(), {{"X-Cairn-Tenant", "default"}});
+  ws.SendText(R"({"op":"subscribe","id":"s","all":{},"from":"start"})");
+  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(Next(ws), "op"), "caught-up");
+  constexpr int64_t kEvents = 50'000;  // more than socket buffers hold
+  for (int i = 0; i < kEvents / 1000; ++i) {
+    ASSERT_EQ(writer.Post("/v1/streams/bulk/events", AppendBody(1000)).status,
+              201);
+  }
+  int64_t next = 0;
+  bool told = false;
+  while (!told) {
+    json::value v = Next(ws);
+    ASSERT_FALSE(v.is_null());
+    if (Str(v, "op") == "event") {
+      ASSERT_EQ(Int(v.at("event"), "position"), next);
+      ++next;
+    } else {
+      ASSERT_EQ(Str(v, "op"), "error") << json::serialize(v);
+      EXPECT_EQ(Int(v, "status"), 429);
+      EXPECT_EQ(Str(v, "title"), "slow consumer");
+      EXPECT_EQ(Str(v, "id"), "s");
+      told = true;
+    }
+  }
+  ASSERT_LT(next, kEvents);  // it was ended before the end
+  ws.SendText(R"({"op":"subscribe","id":"s","all":{},"from":)" +
+              std::to_string(next) + "}");
+  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  while (next < kEvents) {
+    json::value v = Next(ws);
+    ASSERT_EQ(Str(v, "op"), "event") << json::serialize(v);
+    ASSERT_EQ(Int(v.at("event"), "position"), next);
+    ++next;
   }
 }
 
