@@ -11,27 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 EVENTS=${2:-10000000}
-CAIRND="$BUILD/server/cairnd"
-LOADGEN="$BUILD/tools/loadgen/cairn-loadgen"
 PORT=18693
-WORK=$(mktemp -d)
-PID=
-trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+source bench/cairnd.sh
 
-launch() {
-  "$CAIRND" --dev --listen 127.0.0.1:$PORT --data-dir "$WORK/data" \
-    2>"$WORK/server.log" &
-  PID=$!
-}
-start() {  # launch, then wait for the "listening" line
-  launch
-  for _ in $(seq 600); do
-    grep -q '"msg":"listening"' "$WORK/server.log" 2>/dev/null && return
-    sleep 0.05
-  done
-  echo "cairnd did not start"; cat "$WORK/server.log"; exit 1
-}
-stop() { kill -TERM "$PID"; wait "$PID" || true; PID=; }
 restart_timed() {  # prints the time from exec to the first /readyz 200
   local t0
   t0=$(date +%s%N)
@@ -41,11 +23,11 @@ restart_timed() {  # prints the time from exec to the first /readyz 200
     "$(grep -o '"open_ms":[0-9]*' "$WORK/server.log")"
 }
 preload() {
-  "$LOADGEN" --target 127.0.0.1:$PORT --workload preload --events "$1" \
-    --connections 4 | grep -E "events/s|errors"
+  load --workload preload --events "$1" --connections 4 |
+    grep -E "events/s|errors"
 }
 
-echo "== $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+machine
 echo "== preload $EVENTS events"
 start; preload "$EVENTS"; stop
 du -sh "$WORK/data"

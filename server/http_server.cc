@@ -43,6 +43,9 @@ struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
   bool idle = true;  // waiting for a request; touched only on the strand
+  // The socket moved on to a WebSocket session, which now owns the
+  // connection's place among those shutdown waits for.
+  bool upgraded = false;
 };
 
 class HttpServerImpl final : public HttpServer {
@@ -129,19 +132,23 @@ class HttpServerImpl final : public HttpServer {
       socket.set_option(tcp::no_delay(true), ec);
       auto conn = std::make_shared<Connection>(std::move(socket));
       Track(conn);
-      net::co_spawn(
-          conn->stream.get_executor(), Serve(conn),
-          [this, conn](std::exception_ptr e) {
-            if (e) {
-              try {
-                std::rethrow_exception(e);
-              } catch (const std::exception& ex) {
-                log::Error("connection failed", {{"error", ex.what()}});
-              }
-            }
-            Untrack(conn.get());
-          });
+      net::co_spawn(conn->stream.get_executor(), Serve(conn),
+                    [this, conn](std::exception_ptr e) {
+                      // An upgraded connection ends with its WebSocket.
+                      if (e || !conn->upgraded) Finished(conn, e);
+                    });
     }
+  }
+
+  void Finished(const std::shared_ptr<Connection>& conn, std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::Error("connection failed", {{"error", ex.what()}});
+      }
+    }
+    Untrack(conn.get());
   }
 
   // One connection: requests in order (pipelining is sequential), until
@@ -180,10 +187,18 @@ class HttpServerImpl final : public HttpServer {
       auto& req = parser.get();
       if (IsWebSocketUpgrade(req) && !api_.shutting_down() &&
           req.target().substr(0, req.target().find('?')) == "/v1/ws") {
-        // The connection becomes a WebSocket for the rest of its life.
-        co_await RunWebSocket(
-            std::move(stream), parser.release(),
-            {api_.store(), readers_.get_executor(), &config_, &stops_});
+        // The connection becomes a WebSocket for the rest of its life. It
+        // runs as a coroutine of its own, so that this one's frame (the
+        // HTTP parser and buffers, ~4 KB) is freed rather than held by
+        // every idle socket.
+        conn->upgraded = true;
+        const auto strand = stream.get_executor();  // before the move
+        net::co_spawn(
+            strand,
+            RunWebSocket(
+                std::move(stream), parser.release(),
+                {api_.store(), readers_.get_executor(), &config_, &stops_}),
+            [this, conn](std::exception_ptr e) { Finished(conn, e); });
         co_return;
       }
       RequestHead head = HeadOf(parser);

@@ -37,16 +37,22 @@ namespace {
 constexpr auto kUseTuple = net::experimental::as_tuple(net::use_awaitable);
 // Without an auth header or message within this, the socket closes 4401.
 constexpr std::chrono::seconds kAuthTimeout{5};
-// Frames queued for the socket per connection; a full queue makes the
-// subscriptions wait (and their taps overflow into storage reads).
-constexpr size_t kOutboundFrames = 1024;
+// Batches of frames queued for the socket per connection (a batch is one
+// catch-up page or one live round, up to about a thousand events); a full
+// queue makes the subscriptions wait (and their taps overflow into storage
+// reads).
+constexpr size_t kOutboundBatches = 16;
 
 constexpr websocket::close_code kUnauthenticated =
     static_cast<websocket::close_code>(4401);
 
 // What the writer sends next: a frame, or the close that ends the socket.
+// What the writer sends next: frames (one message per line: event JSON
+// holds no raw newline), or the close that ends the socket. One queue
+// entry per batch, not per frame: a hand-over between coroutines costs
+// more than the write (catch-up 210,000 -> see docs/BENCHMARKS.md).
 struct Outbound {
-  std::string frame;
+  std::string frames;
   std::optional<websocket::close_reason> close;
 };
 
@@ -55,7 +61,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   WsSession(beast::tcp_stream stream, WebSocketContext context)
       : ws_(std::move(stream)),
         context_(context),
-        out_(ws_.get_executor(), kOutboundFrames),
+        out_(ws_.get_executor(), kOutboundBatches),
         stop_(std::make_shared<SubscriptionControl>(ws_.get_executor())) {}
 
   awaitable<void> Run(UpgradeRequest request) {
@@ -81,6 +87,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         tenant_ = std::string(tenant);
       }
     }
+    // This frame lives as long as the socket: do not keep the request's
+    // headers with it.
+    request = {};
     StopRegistration registration(*context_.stops, stop_);
     net::co_spawn(ws_.get_executor(), Writer(self), net::detached);
     stop_->OnStop([weak = weak_from_this()] {
@@ -195,15 +204,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       out->push_back('\n');  // event JSON holds no raw newline
     }
     awaitable<bool> Send(std::string& framed) override {
-      size_t begin = 0;
-      while (begin < framed.size()) {
-        const size_t end = framed.find('\n', begin);
-        std::string frame = framed.substr(begin, end - begin);
-        const bool sent = co_await session_.Send(frame);
-        if (!sent) co_return false;
-        begin = end + 1;
-      }
-      co_return true;
+      framed.pop_back();  // the writer splits on newlines: no empty frame
+      co_return co_await session_.Send(framed);
     }
     awaitable<bool> CaughtUp(std::optional<uint64_t> position,
                              std::optional<uint64_t> revision) override {
@@ -240,8 +242,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     }
   }
 
-  // Queues a frame (taking it); waits while the queue is full. False once
-  // closing.
+  // Queues frames, one per line (taking them); waits while the queue is
+  // full. False once closing.
   //
   // GCC 12 miscompiles some coroutine calls: a temporary argument inside
   // a co_await in a condition came out duplicated, and a by-value string
@@ -269,12 +271,17 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         co_return;
       }
       self->ws_.text(true);
-      auto [wec, n] =
-          co_await self->ws_.async_write(net::buffer(out.frame), kUseTuple);
-      if (wec) {
-        // The reader learns it on its next read; stop queueing now.
-        self->out_.close();
-        co_return;
+      for (size_t begin = 0; begin < out.frames.size();) {
+        const size_t end =
+            std::min(out.frames.find('\n', begin), out.frames.size());
+        auto [wec, n] = co_await self->ws_.async_write(
+            net::buffer(out.frames.data() + begin, end - begin), kUseTuple);
+        if (wec) {
+          // The reader learns it on its next read; stop queueing now.
+          self->out_.close();
+          co_return;
+        }
+        begin = end + 1;
       }
     }
   }
