@@ -47,6 +47,9 @@ int ParseConfig(int argc, char** argv, Config* c) {
       ->check(CLI::Range(1u, 64u));
   opt("idle-timeout-seconds", &c->idle_timeout_seconds,
       "close connections idle this long");
+  opt("max-connections", &c->max_connections,
+      "connections open at once; more are answered 503")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}));
   opt("shutdown-grace-seconds", &c->shutdown_grace_seconds,
       "time SIGTERM gives requests in flight");
   opt("heartbeat-ms", &c->heartbeat_ms,

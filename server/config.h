@@ -31,7 +31,11 @@ struct Config {
   unsigned io_threads = 0;
   // Threads that run storage reads off the I/O threads. Default: 2.
   unsigned reader_threads = 2;
-  // A connection with no request for this long is closed. Default: 60 s.
+  // Connections open at once (HTTP and WebSocket); one more is answered
+  // 503 and closed. Default: 100,000.
+  size_t max_connections = 100'000;
+  // A connection with no request for this long is closed; a WebSocket that
+  // does not answer pings for this long too. Default: 60 s.
   unsigned idle_timeout_seconds = 60;
   // Time SIGTERM gives requests already read to finish. Default: 10 s.
   unsigned shutdown_grace_seconds = 10;

@@ -131,7 +131,10 @@ class HttpServerImpl final : public HttpServer {
       }
       socket.set_option(tcp::no_delay(true), ec);
       auto conn = std::make_shared<Connection>(std::move(socket));
-      Track(conn);
+      if (!Track(conn)) {
+        net::co_spawn(conn->stream.get_executor(), Refuse(conn), net::detached);
+        continue;
+      }
       net::co_spawn(conn->stream.get_executor(), Serve(conn),
                     [this, conn](std::exception_ptr e) {
                       // An upgraded connection ends with its WebSocket.
@@ -486,9 +489,24 @@ class HttpServerImpl final : public HttpServer {
     co_return !lec && !control->stopped();
   }
 
-  void Track(const std::shared_ptr<Connection>& c) {
+  // False when --max-connections are open already.
+  bool Track(const std::shared_ptr<Connection>& c) {
     std::lock_guard lock(mu_);
+    if (connections_.size() >= config_.max_connections) return false;
     connections_.push_back(c);
+    return true;
+  }
+
+  // A connection over the limit: told so, then closed.
+  awaitable<void> Refuse(std::shared_ptr<Connection> conn) {
+    const TraceContext trace = TraceContext::FromHeader("");
+    HttpResponse r =
+        Traced(Problem(503, "the server has too many connections; retry later",
+                       trace.trace_id),
+               trace);
+    r.headers.emplace_back("Retry-After", "1");
+    co_await Write(conn->stream, std::move(r), 11, false);
+    co_await LingeringClose(conn->stream, false);
   }
 
   void Untrack(Connection* c) {

@@ -35,6 +35,8 @@ using net::awaitable;
 namespace {
 
 constexpr auto kUseTuple = net::experimental::as_tuple(net::use_awaitable);
+// The WebSocket handshake (after the upgrade request) and the close.
+constexpr std::chrono::seconds kHandshakeTimeout{30};
 // Without an auth header or message within this, the socket closes 4401.
 constexpr std::chrono::seconds kAuthTimeout{5};
 // Batches of frames queued for the socket per connection (a batch is one
@@ -66,8 +68,14 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   awaitable<void> Run(UpgradeRequest request) {
     auto self = shared_from_this();
-    ws_.set_option(
-        websocket::stream_base::timeout::suggested(beast::role_type::server));
+    // The upgrade must finish within kHandshakeTimeout; an idle socket is
+    // pinged, and closed when nothing comes back within the idle timeout.
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = kHandshakeTimeout;
+    timeouts.idle_timeout =
+        std::chrono::seconds(context_.config->idle_timeout_seconds);
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
     ws_.set_option(
         websocket::stream_base::decorator([](websocket::response_type& res) {
           res.set(http::field::server, "cairn");

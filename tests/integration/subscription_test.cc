@@ -10,6 +10,7 @@
 #include <csignal>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -249,6 +250,22 @@ TEST_F(SubscriptionTest, TooManySubscriptionsOnOneSocket) {
   }
   EXPECT_EQ(subscribed, 2);
   EXPECT_EQ(refused, 1);
+}
+
+TEST_F(SubscriptionTest, ConnectionsOverTheLimitAreRefused) {
+  CairndProcess small(std::vector<std::string>{"--max-connections", "2"});
+  small.Start();
+  WsClient a(small.port(), {{"X-Cairn-Tenant", "default"}});
+  WsClient b(small.port(), {{"X-Cairn-Tenant", "default"}});
+  try {
+    WsClient c(small.port(), {{"X-Cairn-Tenant", "default"}});
+    ADD_FAILURE() << "a third connection was taken";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("503"), std::string::npos) << e.what();
+  }
+  // The two open ones still work.
+  a.SendText(R"({"op":"subscribe","id":"s","all":{},"from":"end"})");
+  EXPECT_EQ(Str(Next(a), "op"), "subscribed");
 }
 
 // A writer appends 10,000 events while subscribers start from "start" at
