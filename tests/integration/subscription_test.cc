@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -383,16 +384,45 @@ TEST_F(SubscriptionTest, ThousandStreamSocketsAndTenLogSocketsUnderAppends) {
   }
 }
 
+// The resident memory of a cairnd, in KiB (0 when unreadable).
+int64_t RssKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return 0;
+}
+
 // A client that stops reading while 200,000 events are appended, then
 // reads again, receives all of them (its live queue overflows and it reads
-// storage instead).
+// storage instead). Meanwhile the server holds no more than a bounded
+// amount for it: its memory grows no more than that of a control server
+// taking the same appends with no subscriber, plus 40 MiB (the events'
+// frames alone would be ~65 MB).
 TEST_F(SubscriptionTest, ClientThatStopsReadingGetsEverythingLater) {
+  constexpr int kEvents = 200'000;
+  int64_t control_growth = 0;
+  {
+    CairndProcess control;
+    control.Start();
+    HttpClient writer(control.port());
+    const int64_t before = RssKiB(control.pid());
+    for (int i = 0; i < kEvents / 1000; ++i) {
+      ASSERT_EQ(writer.Post("/v1/streams/bulk/events", AppendBody(1000)).status,
+                201);
+    }
+    control_growth = RssKiB(control.pid()) - before;
+  }
   WsClient ws(server_.port(), {{"X-Cairn-Tenant", "default"}});
   ws.SendText(R"({"op":"subscribe","id":"slow","all":{},"from":"start"})");
   EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
   EXPECT_EQ(Str(Next(ws), "op"), "caught-up");
-  constexpr int kEvents = 200'000;
+  const int64_t before = RssKiB(server_.pid());
   for (int i = 0; i < kEvents / 1000; ++i) AppendOk("bulk", 1000);
+  const int64_t growth = RssKiB(server_.pid()) - before;
+  EXPECT_LT(growth, control_growth + 40 * 1024)
+      << "grew " << growth << " KiB; with no subscriber " << control_growth;
   int64_t expected = 0;
   while (expected < kEvents) {
     WsClient::Message m = ws.Read(seconds(30));
