@@ -93,6 +93,19 @@ TEST_F(SubscriptionTest, StreamSubscriptionCatchesUpThenGoesLive) {
   EXPECT_EQ(Int(error, "status"), 404);
 }
 
+TEST_F(SubscriptionTest, IdleSubscriptionGetsHeartbeats) {
+  WsClient ws(server_.port(), {{"X-Cairn-Tenant", "default"}});
+  ws.SendText(R"({"op":"subscribe","id":"h","all":{},"from":"end"})");
+  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(Next(ws), "op"), "caught-up");
+  // --heartbeat-ms 200: two within a few seconds, and nothing else.
+  for (int i = 0; i < 2; ++i) {
+    WsClient::Message m = ws.Read(seconds(5));
+    ASSERT_TRUE(m.ok()) << m.error;
+    EXPECT_EQ(m.text, R"({"op":"heartbeat"})");
+  }
+}
+
 TEST_F(SubscriptionTest, StreamThatDoesNotExistYetArrivesLive) {
   WsClient ws(server_.port(), {{"X-Cairn-Tenant", "default"}});
   ws.SendText(R"({"op":"subscribe","id":"a","stream":"later","from":"start"})");
