@@ -5,15 +5,13 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/json_text.h"  // AppendJsonString
+
 namespace boost::json {
 class value;
 }
 
 namespace cairn::server {
-
-// Appends s as a JSON string literal, quotes included. REQUIRES: s is valid
-// UTF-8 (every text Cairn writes was validated on the way in).
-void AppendJsonString(std::string* out, std::string_view s);
 
 void AppendUint(std::string* out, uint64_t v);
 

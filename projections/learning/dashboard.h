@@ -1,0 +1,33 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "projections/projection.h"
+
+namespace cairn::projections::learning {
+
+// `dashboard`: one document per userId (shared/DOMAIN.md): attempts,
+// correct answers, accuracy, lessons completed, streaks, last activity,
+// the daily goal and per-skill figures.
+//
+// State keys: "s" + userId holds what the figures are made from (JSON with
+// integers and strings only); "d" + userId the document as served, written
+// whenever the state changes, so that a read is one Get.
+class Dashboard final : public Projection {
+ public:
+  std::string_view name() const override { return "dashboard"; }
+  uint32_t version() const override { return 1; }
+  std::vector<std::string> types() const override {
+    return {"AttemptSubmitted", "LessonCompleted", "DailyGoalSet"};
+  }
+  Result<Applied> Apply(const Event& event, State& state) override;
+
+  // The document of `user_id`, none before its first event.
+  static std::optional<std::string> Document(State& state,
+                                             std::string_view user_id);
+};
+
+}  // namespace cairn::projections::learning
