@@ -10,6 +10,7 @@
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/open.h"
+#include "storage/internal/projection_store_impl.h"
 #include "storage/internal/rocksdb_status.h"
 #include "storage/internal/sequencer.h"
 #include "storage/internal/tenant_directory.h"
@@ -41,6 +42,7 @@ class EventStoreImpl final : public EventStore {
       : options_(options),
         db_(std::move(db)),
         live_([this](std::string_view tenant) { return LogEnd(tenant); }),
+        projections_(NewProjectionStore(db_.get(), &tenants_)),
         sequencer_(db_.get(), options_, &tenants_, &live_) {}
 
   ~EventStoreImpl() override { Close(); }
@@ -77,6 +79,7 @@ class EventStoreImpl final : public EventStore {
   }
 
   LiveLog& Live() override { return live_; }
+  ProjectionStore& Projections() override { return *projections_; }
 
   void Close() override {
     std::call_once(closed_, [this] {
@@ -120,6 +123,7 @@ class EventStoreImpl final : public EventStore {
   std::unique_ptr<Db> db_;
   TenantDirectory tenants_;
   LiveLog live_;
+  std::unique_ptr<ProjectionStore> projections_;
   Sequencer sequencer_;
   std::once_flag closed_;
 };

@@ -18,6 +18,7 @@
 namespace cairn::storage {
 
 class LiveLog;
+class ProjectionStore;
 
 // When an append may be acknowledged.
 enum class Durability {
@@ -276,6 +277,9 @@ class EventStore {
 
   // Committed events as they commit, for subscribers (storage/live_log.h).
   virtual LiveLog& Live() = 0;
+
+  // Read models' state and checkpoints (storage/projection_store.h).
+  virtual ProjectionStore& Projections() = 0;
 
   // Stops taking writes (they fail with Unavailable), commits what is
   // queued, flushes and closes. Idempotent; the destructor calls it.

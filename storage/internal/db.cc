@@ -87,17 +87,34 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
       hint(keys::kStreamIndexPrefixBytes);
   families[5].options.memtable_insert_with_hint_prefix_extractor = hint(4);
 
+  // Projection families that exist already ("projection." + name).
   std::unique_ptr<Db> db(new Db());
+  db->projection_options_ = FamilyOptions(cache, 10, 0);
+  std::vector<std::string> existing;
+  rocksdb::DB::ListColumnFamilies(db_options, dir, &existing)
+      .PermitUncheckedError();  // none yet: a new directory
+  for (const auto& name : existing) {
+    if (name.rfind(keys::kProjectionFamilyPrefix, 0) == 0) {
+      families.emplace_back(name, db->projection_options_);
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options.read_only) {
-    s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &db->handles_,
-                                     &raw);
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &handles, &raw);
   } else {
-    s = rocksdb::DB::Open(db_options, dir, families, &db->handles_, &raw);
+    s = rocksdb::DB::Open(db_options, dir, families, &handles, &raw);
   }
   if (!s.ok()) return FromRocksDb(s);
   db->db_.reset(raw);
+  constexpr size_t kFixed = 6;
+  db->handles_.assign(handles.begin(), handles.begin() + kFixed);
+  for (size_t i = kFixed; i < handles.size(); ++i) {
+    db->projections_[handles[i]->GetName().substr(
+        std::string_view(keys::kProjectionFamilyPrefix).size())] = handles[i];
+  }
 
   switch (options.durability) {
     case Durability::kFsync:
@@ -113,11 +130,45 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
   return db;
 }
 
+std::vector<rocksdb::ColumnFamilyHandle*> Db::families() const {
+  std::vector<rocksdb::ColumnFamilyHandle*> all = handles_;
+  std::lock_guard lock(mu_);
+  for (const auto& [name, h] : projections_) all.push_back(h);
+  return all;
+}
+
+Result<rocksdb::ColumnFamilyHandle*> Db::ProjectionFamily(std::string_view name,
+                                                          bool create) {
+  std::lock_guard lock(mu_);
+  auto it = projections_.find(name);
+  if (it != projections_.end()) return it->second;
+  if (!create) return static_cast<rocksdb::ColumnFamilyHandle*>(nullptr);
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  auto s = db_->CreateColumnFamily(
+      projection_options_,
+      std::string(keys::kProjectionFamilyPrefix) + std::string(name), &h);
+  if (!s.ok()) return FromRocksDb(s);
+  projections_.emplace(std::string(name), h);
+  return h;
+}
+
+Status Db::DropProjectionFamily(std::string_view name) {
+  std::lock_guard lock(mu_);
+  auto it = projections_.find(name);
+  if (it == projections_.end()) return Status::Ok();
+  auto s = db_->DropColumnFamily(it->second);
+  if (!s.ok()) return FromRocksDb(s);
+  db_->DestroyColumnFamilyHandle(it->second).PermitUncheckedError();
+  projections_.erase(it);
+  return Status::Ok();
+}
+
 Db::~Db() {
-  for (auto* h : handles_) {
+  for (auto* h : families()) {
     db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   }
   handles_.clear();
+  projections_.clear();
   if (db_) {
     // Close reports errors that the destructor would swallow anyway; the
     // data is safe in the WAL or was flushed by EventStore::Close.

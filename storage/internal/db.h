@@ -2,8 +2,11 @@
 
 #include <rocksdb/db.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/result.h"
@@ -28,9 +31,15 @@ class Db {
   rocksdb::ColumnFamilyHandle* heads() const { return handles_[4]; }
   rocksdb::ColumnFamilyHandle* event_ids() const { return handles_[5]; }
   // Every family, for what must cover them all (a flush).
-  const std::vector<rocksdb::ColumnFamilyHandle*>& families() const {
-    return handles_;
-  }
+  std::vector<rocksdb::ColumnFamilyHandle*> families() const;
+
+  // The family of a projection's read model ("projection.NAME"), created
+  // when `create` and absent; null when absent otherwise. Thread-safe; the
+  // handle lives until DropProjectionFamily or the end of this object.
+  Result<rocksdb::ColumnFamilyHandle*> ProjectionFamily(std::string_view name,
+                                                        bool create);
+  // Drops a projection's family and everything in it (a rebuild from 0).
+  Status DropProjectionFamily(std::string_view name);
 
   // The write options that give the configured durability.
   const rocksdb::WriteOptions& write_options() const { return write_options_; }
@@ -39,9 +48,14 @@ class Db {
   Db() = default;
 
   std::unique_ptr<rocksdb::DB> db_;
-  // default, directory, events, streams, heads, event_ids (in this order).
+  // default, directory, events, streams, heads, event_ids (in this order);
+  // fixed once open.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::WriteOptions write_options_;
+  rocksdb::ColumnFamilyOptions projection_options_;
+  mutable std::mutex mu_;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>>
+      projections_;  // guarded by mu_
 };
 
 }  // namespace cairn::storage

@@ -20,6 +20,8 @@ inline constexpr char kEventsFamily[] = "events";
 inline constexpr char kStreamsFamily[] = "streams";
 inline constexpr char kHeadsFamily[] = "heads";
 inline constexpr char kEventIdsFamily[] = "event_ids";
+// One family per projection: this prefix, then the projection's name.
+inline constexpr char kProjectionFamilyPrefix[] = "projection.";
 
 inline constexpr uint32_t kFormatVersion = 1;
 

@@ -1,0 +1,76 @@
+#pragma once
+
+// Where projections keep their read models: one RocksDB column family per
+// projection ("projection.NAME"), keys scoped by tenant, and a checkpoint
+// per (projection, tenant) committed in the same write batch as the state
+// it covers, so a crash can neither lose nor double-apply an event
+// (storage/FORMAT.md, "Projections").
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/result.h"
+#include "protocol/status.h"
+
+namespace cairn::storage {
+
+struct ProjectionCheckpoint {
+  uint64_t next_position = 0;  // the position of the next event to apply
+  uint32_t version = 0;        // the projection's version that wrote it
+  bool operator==(const ProjectionCheckpoint&) const = default;
+};
+
+using KeyValueVisitor =
+    std::function<bool(std::string_view key, std::string_view value)>;
+
+// The changes of one commit, for one projection and tenant. Reads see the
+// stored state with this write's changes over it.
+class ProjectionWrite {
+ public:
+  virtual ~ProjectionWrite() = default;
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+  virtual void Put(std::string_view key, std::string_view value) = 0;
+  virtual void Delete(std::string_view key) = 0;
+  // Keys starting with `prefix` and below `before` (all when empty), from
+  // the greatest down, until `visit` returns false.
+  virtual Status ScanBackward(std::string_view prefix, std::string_view before,
+                              const KeyValueVisitor& visit) = 0;
+};
+
+// Thread-safe.
+class ProjectionStore {
+ public:
+  virtual ~ProjectionStore() = default;
+
+  // Makes sure the projection's family exists.
+  virtual Status Open(std::string_view projection) = 0;
+  // Removes the projection's family, state and checkpoints (a rebuild from
+  // position 0 follows).
+  virtual Status Drop(std::string_view projection) = 0;
+
+  // {0, 0} when the projection has not committed for the tenant.
+  virtual Result<ProjectionCheckpoint> Checkpoint(std::string_view projection,
+                                                  std::string_view tenant) = 0;
+
+  // A write for a tenant that has events (NotFound otherwise).
+  virtual Result<std::unique_ptr<ProjectionWrite>> Begin(
+      std::string_view projection, std::string_view tenant) = 0;
+  // Commits the write's changes and the new checkpoint in one batch.
+  virtual Status Commit(ProjectionWrite& write,
+                        const ProjectionCheckpoint& checkpoint) = 0;
+
+  // Committed state.
+  virtual Result<std::optional<std::string>> Get(std::string_view projection,
+                                                 std::string_view tenant,
+                                                 std::string_view key) = 0;
+  virtual Status ScanBackward(std::string_view projection,
+                              std::string_view tenant, std::string_view prefix,
+                              std::string_view before,
+                              const KeyValueVisitor& visit) = 0;
+};
+
+}  // namespace cairn::storage
