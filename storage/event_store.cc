@@ -78,6 +78,7 @@ class EventStoreImpl final : public EventStore {
     return GlobalPosition(t ? t->log_end.load(std::memory_order_acquire) : 0);
   }
 
+  std::vector<std::string> Tenants() override { return tenants_.Names(); }
   LiveLog& Live() override { return live_; }
   ProjectionStore& Projections() override { return *projections_; }
 

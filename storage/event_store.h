@@ -275,6 +275,9 @@ class EventStore {
   // The position the tenant's next event will take (0 for a new tenant).
   virtual GlobalPosition LogEnd(std::string_view tenant) = 0;
 
+  // The tenants that have events, in no particular order.
+  virtual std::vector<std::string> Tenants() = 0;
+
   // Committed events as they commit, for subscribers (storage/live_log.h).
   virtual LiveLog& Live() = 0;
 

@@ -89,6 +89,7 @@ void LiveLog::Close(std::string_view tenant,
 void LiveLog::Publish(std::string_view tenant,
                       const std::function<CommittedEventsPtr()>& build) {
   std::lock_guard lock(mu_);
+  for (const auto& listener : listeners_) listener(tenant);
   auto it = tenants_.find(tenant);
   if (it == tenants_.end()) return;  // nobody listens: nothing is built
   Tenant& t = it->second;
@@ -103,6 +104,12 @@ void LiveLog::Publish(std::string_view tenant,
     if (s == t.stream_taps.end()) continue;
     for (const auto& tap : s->second) tap->Push(commit, count);
   }
+}
+
+void LiveLog::AddCommitListener(
+    std::function<void(std::string_view tenant)> listener) {
+  std::lock_guard lock(mu_);
+  listeners_.push_back(std::move(listener));
 }
 
 size_t LiveLog::open_taps() const {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "protocol/ids.h"
 
@@ -44,6 +45,15 @@ class TenantDirectory {
     std::shared_lock lock(mu_);
     auto it = by_name_.find(tenant);
     return it == by_name_.end() ? nullptr : it->second.get();
+  }
+
+  // Every tenant's name, in no particular order.
+  std::vector<std::string> Names() const {
+    std::shared_lock lock(mu_);
+    std::vector<std::string> names;
+    names.reserve(by_name_.size());
+    for (const auto& [name, entry] : by_name_) names.push_back(name);
+    return names;
   }
 
   Entry* Add(const std::string& tenant, TenantId id, uint64_t log_end) {

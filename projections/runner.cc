@@ -1,0 +1,253 @@
+#include "projections/runner.h"
+
+#include <pthread.h>
+
+#include <exception>
+#include <utility>
+
+#include "projections/store_state.h"
+#include "protocol/event_record.h"
+#include "storage/live_log.h"
+#include "storage/projection_store.h"
+
+namespace cairn::projections {
+
+namespace {
+
+// Events per commit of a projection's state and checkpoint.
+constexpr size_t kBatchEvents = 1000;
+
+}  // namespace
+
+Runner::Runner(storage::EventStore* store,
+               std::vector<std::unique_ptr<Projection>> projections)
+    : store_(store), inbox_(std::make_shared<Inbox>()) {
+  for (auto& p : projections) {
+    Slot slot;
+    slot.status.name = std::string(p->name());
+    slot.status.version = p->version();
+    for (auto& t : p->types()) slot.types.insert(std::move(t));
+    slot.projection = std::move(p);
+    slots_.push_back(std::move(slot));
+  }
+}
+
+Runner::~Runner() { Stop(); }
+
+Status Runner::Start() {
+  storage::ProjectionStore& store = store_->Projections();
+  for (Slot& slot : slots_) {
+    const std::string& name = slot.status.name;
+    // A checkpoint written by another version: rebuild from position 0.
+    for (const std::string& tenant : store_->Tenants()) {
+      auto cp = store.Checkpoint(name, tenant);
+      if (!cp.has_value()) return cp.error();
+      if (cp->version != 0 && cp->version != slot.status.version) {
+        if (Status s = store.Drop(name); !s.ok()) return s;
+        break;
+      }
+    }
+    if (Status s = store.Open(name); !s.ok()) return s;
+  }
+  {
+    std::lock_guard lock(inbox_->mu);
+    for (std::string& tenant : store_->Tenants()) {
+      inbox_->dirty.insert(std::move(tenant));
+    }
+  }
+  store_->Live().AddCommitListener(
+      [inbox = std::weak_ptr<Inbox>(inbox_)](std::string_view tenant) {
+        if (auto in = inbox.lock()) {
+          std::lock_guard lock(in->mu);
+          in->dirty.emplace(tenant);
+          in->cv.notify_all();
+        }
+      });
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void Runner::Stop() {
+  std::vector<Waiter> left;
+  {
+    std::lock_guard lock(inbox_->mu);
+    inbox_->stopping = true;
+    inbox_->cv.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(inbox_->mu);
+    left.swap(waiters_);
+  }
+  for (auto& w : left) w.done(false);
+}
+
+Projection* Runner::Find(std::string_view name) const {
+  for (const Slot& slot : slots_) {
+    if (slot.status.name == name) return slot.projection.get();
+  }
+  return nullptr;
+}
+
+std::vector<ProjectionStatus> Runner::Statuses() const {
+  std::lock_guard lock(inbox_->mu);
+  std::vector<ProjectionStatus> out;
+  for (const Slot& slot : slots_) out.push_back(slot.status);
+  return out;
+}
+
+void Runner::WhenApplied(std::string_view projection, std::string_view tenant,
+                         uint64_t position, std::function<void(bool)> done) {
+  // What is committed already (before this runner applied anything).
+  auto cp = store_->Projections().Checkpoint(projection, tenant);
+  std::unique_lock lock(inbox_->mu);
+  const auto key = std::pair(std::string(projection), std::string(tenant));
+  uint64_t applied = cp.has_value() ? cp->next_position : 0;
+  if (auto it = applied_.find(key); it != applied_.end()) {
+    applied = std::max(applied, it->second);
+  }
+  bool faulted = inbox_->stopping;
+  for (const Slot& slot : slots_) {
+    if (slot.status.name == projection)
+      faulted = faulted || slot.status.faulted;
+  }
+  if (applied > position || faulted) {
+    lock.unlock();
+    done(!faulted || applied > position);
+    return;
+  }
+  waiters_.push_back({key.first, key.second, position, std::move(done)});
+}
+
+bool Runner::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(inbox_->mu);
+  return inbox_->cv.wait_for(
+      lock, timeout, [this] { return inbox_->dirty.empty() && !busy_; });
+}
+
+void Runner::Run() {
+  pthread_setname_np(pthread_self(), "cairn-projector");
+  for (;;) {
+    std::set<std::string> tenants;
+    {
+      std::unique_lock lock(inbox_->mu);
+      busy_ = false;
+      inbox_->cv.notify_all();  // WaitIdle
+      inbox_->cv.wait(
+          lock, [this] { return inbox_->stopping || !inbox_->dirty.empty(); });
+      if (inbox_->stopping) return;
+      tenants.swap(inbox_->dirty);
+      busy_ = true;
+    }
+    for (const std::string& tenant : tenants) {
+      for (Slot& slot : slots_) {
+        bool faulted;
+        {
+          std::lock_guard lock(inbox_->mu);
+          faulted = slot.status.faulted;
+        }
+        if (!faulted) CatchUp(slot, tenant);
+      }
+    }
+  }
+}
+
+void Runner::CatchUp(Slot& slot, const std::string& tenant) {
+  storage::ProjectionStore& store = store_->Projections();
+  const std::string& name = slot.status.name;
+  auto cp = store.Checkpoint(name, tenant);
+  if (!cp.has_value()) return Fault(slot, std::nullopt, cp.error().ToString());
+  uint64_t next = cp->next_position;
+  const uint64_t end = store_->LogEnd(tenant).value();
+  while (next < end) {
+    {
+      std::lock_guard lock(inbox_->mu);
+      if (inbox_->stopping) return;
+    }
+    auto write = store.Begin(name, tenant);
+    if (!write.has_value()) {
+      return Fault(slot, std::nullopt, write.error().ToString());
+    }
+    WriteState state(**write);
+    storage::LogReadOptions options;
+    options.from = next;
+    options.until = end;
+    options.limit = kBatchEvents;
+    options.filter.types.assign(slot.types.begin(), slot.types.end());
+    std::optional<GlobalPosition> failed_at;
+    std::string failure;
+    uint64_t skipped = 0;
+    auto scanned = store_->ScanLog(
+        tenant, options, [&](GlobalPosition position, const EventView& e) {
+          if (failed_at) return;
+          Event event{position, e.stream,   e.type,
+                      e.data,   e.metadata, e.time_us};
+          try {
+            auto applied = slot.projection->Apply(event, state);
+            if (!applied.has_value()) {
+              failed_at = position;
+              failure = applied.error().ToString();
+            } else if (*applied == Applied::kSkipped) {
+              ++skipped;
+            }
+          } catch (const std::exception& ex) {
+            failed_at = position;
+            failure = ex.what();
+          } catch (...) {
+            failed_at = position;
+            failure = "an exception that is not a std::exception";
+          }
+        });
+    if (!scanned.has_value()) {
+      return Fault(slot, std::nullopt, scanned.error().ToString());
+    }
+    // Nothing of a batch that failed is committed: the projection stays at
+    // its checkpoint, before the event it failed on.
+    if (failed_at) return Fault(slot, failed_at, failure);
+    const uint64_t done = scanned->value_or(end);
+    if (Status s = store.Commit(**write, {done, slot.status.version});
+        !s.ok()) {
+      return Fault(slot, std::nullopt, s.ToString());
+    }
+    next = done;
+    std::vector<std::function<void()>> calls;
+    {
+      std::lock_guard lock(inbox_->mu);
+      slot.status.skipped += skipped;
+      applied_[{name, tenant}] = next;
+      calls = Answerable();
+    }
+    for (auto& call : calls) call();
+  }
+}
+
+void Runner::Fault(Slot& slot, std::optional<GlobalPosition> at,
+                   std::string error) {
+  std::vector<std::function<void()>> calls;
+  {
+    std::lock_guard lock(inbox_->mu);
+    slot.status.faulted = true;
+    slot.status.fault_at = at;
+    slot.status.error = std::move(error);
+    calls = Answerable();
+  }
+  for (auto& call : calls) call();
+}
+
+std::vector<std::function<void()>> Runner::Answerable() {
+  std::vector<std::function<void()>> calls;
+  std::erase_if(waiters_, [&](Waiter& w) {
+    auto it = applied_.find({w.projection, w.tenant});
+    const bool applied = it != applied_.end() && it->second > w.position;
+    bool faulted = false;
+    for (const Slot& slot : slots_) {
+      if (slot.status.name == w.projection) faulted = slot.status.faulted;
+    }
+    if (!applied && !faulted) return false;
+    calls.push_back([done = std::move(w.done), applied] { done(applied); });
+    return true;
+  });
+  return calls;
+}
+
+}  // namespace cairn::projections

@@ -1,0 +1,106 @@
+#pragma once
+
+// Keeps projections up to date: one thread that, after commits, feeds each
+// projection the tenant's events from its checkpoint, in position order, and
+// commits the state it wrote with the new checkpoint in one batch
+// (docs/ARCHITECTURE.md, "Projections").
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "projections/projection.h"
+#include "storage/event_store.h"
+
+namespace cairn::projections {
+
+struct ProjectionStatus {
+  std::string name;
+  uint32_t version = 0;
+  bool faulted = false;
+  std::string error;                       // when faulted
+  std::optional<GlobalPosition> fault_at;  // the event it failed on
+  uint64_t skipped = 0;                    // bad events, since start
+};
+
+class Runner {
+ public:
+  Runner(storage::EventStore* store,
+         std::vector<std::unique_ptr<Projection>> projections);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  // Opens the projections' families (dropping one whose stored version is
+  // another: it is rebuilt from position 0) and starts the thread, which
+  // first catches every tenant up.
+  Status Start();
+  // Stops after the batch in progress. Idempotent.
+  void Stop();
+
+  // The projection, or null when there is none of that name.
+  Projection* Find(std::string_view name) const;
+  std::vector<ProjectionStatus> Statuses() const;
+
+  // Calls `done(true)` once the projection has applied the tenant's events
+  // below `position` (at once if it has), or `done(false)` when it cannot:
+  // it is faulted, or the runner stops. From the runner's thread or the
+  // caller's: it must be quick (post elsewhere). Timeouts are the caller's.
+  void WhenApplied(std::string_view projection, std::string_view tenant,
+                   uint64_t position, std::function<void(bool)> done);
+
+  // Waits (bounded) until every projection has caught up with every
+  // tenant's log end as it is now; for tests and benchmarks.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+
+ private:
+  struct Slot {
+    std::unique_ptr<Projection> projection;
+    ProjectionStatus status;
+    std::set<std::string> types;  // empty: every type
+  };
+  struct Waiter {
+    std::string projection;
+    std::string tenant;
+    uint64_t position;
+    std::function<void(bool)> done;
+  };
+
+  // What the store's commit listener reaches: shared, because the listener
+  // lives as long as the store and may outlive the runner.
+  struct Inbox {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::set<std::string> dirty;  // tenants with new events
+    bool stopping = false;
+  };
+
+  void Run();
+  // Feeds one projection one tenant's events up to the log end.
+  void CatchUp(Slot& slot, const std::string& tenant);
+  void Fault(Slot& slot, std::optional<GlobalPosition> at, std::string error);
+  // The waiters that can be answered now, removed. REQUIRES: inbox_->mu.
+  std::vector<std::function<void()>> Answerable();
+
+  storage::EventStore* const store_;
+  std::vector<Slot> slots_;  // statuses guarded by inbox_->mu
+  const std::shared_ptr<Inbox> inbox_;
+  bool busy_ = false;            // guarded by inbox_->mu
+  std::vector<Waiter> waiters_;  // guarded by inbox_->mu
+  // The next position each projection applies, per tenant (what it has
+  // applied since start): guarded by inbox_->mu.
+  std::map<std::pair<std::string, std::string>, uint64_t> applied_;
+  std::thread thread_;
+};
+
+}  // namespace cairn::projections

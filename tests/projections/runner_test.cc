@@ -1,0 +1,276 @@
+// The projection runner on a real store: the built-in projections kept up
+// to date by appends, live equal to a rebuild byte for byte, a projection
+// that throws is faulted alone, waits for a position, version bumps.
+
+#include "projections/runner.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "projections/learning/dashboard.h"
+#include "projections/learning/progress_feed.h"
+#include "projections/store_state.h"
+#include "storage/event_store.h"
+#include "storage/projection_store.h"
+#include "tests/storage/event_store_fixture.h"
+#include "tests/support/temp_dir.h"
+
+namespace cairn::projections {
+namespace {
+
+using namespace std::chrono_literals;
+using storage::fixture::Append;
+
+storage::AppendRequest DomainEvent(const std::string& tenant,
+                                   const std::string& user,
+                                   const std::string& type,
+                                   const std::string& data) {
+  storage::ProposedEvent e;
+  e.id = Uuid::NewV7();
+  const std::string stream = "learner-" + user;
+  e.record = EncodeEventRecord({e.id, stream, type, data, "{}", "{}"});
+  storage::StreamAppend sa;
+  sa.stream = stream;
+  sa.events.push_back(std::move(e));
+  storage::AppendRequest req;
+  req.tenant = tenant;
+  req.streams.push_back(std::move(sa));
+  return req;
+}
+
+std::string Attempt(const std::string& user, bool correct,
+                    const std::string& at) {
+  return R"({"userId":")" + user +
+         R"(","skillId":"skill-fractions","correct":)" +
+         (correct ? "true" : "false") + R"(,"submittedAt":")" + at + "\"}";
+}
+
+// Throws on events of type "Boom"; counts the others.
+class Fragile final : public Projection {
+ public:
+  std::string_view name() const override { return "fragile"; }
+  uint32_t version() const override { return 1; }
+  std::vector<std::string> types() const override { return {}; }
+  Result<Applied> Apply(const Event& e, State& state) override {
+    if (e.type == "Boom") throw std::runtime_error("boom");
+    const auto n = state.Get("n");
+    state.Put("n", std::to_string(n ? std::stoi(*n) + 1 : 1));
+    return Applied::kApplied;
+  }
+};
+
+// Writes its version with every event, so a rebuild shows.
+class Versioned final : public Projection {
+ public:
+  explicit Versioned(uint32_t v) : v_(v) {}
+  std::string_view name() const override { return "versioned"; }
+  uint32_t version() const override { return v_; }
+  std::vector<std::string> types() const override { return {}; }
+  Result<Applied> Apply(const Event& e, State& state) override {
+    state.Put("e" + std::to_string(e.position.value()), std::to_string(v_));
+    return Applied::kApplied;
+  }
+
+ private:
+  uint32_t v_;
+};
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = storage::EventStore::Open(storage::Options{}, dir_.str());
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    store_ = std::move(*store);
+  }
+  void TearDown() override {
+    runner_.reset();
+    store_.reset();
+  }
+  void StartRunner(std::vector<std::unique_ptr<Projection>> projections) {
+    runner_.reset();
+    runner_ = std::make_unique<Runner>(store_.get(), std::move(projections));
+    ASSERT_TRUE(runner_->Start().ok());
+  }
+  static std::vector<std::unique_ptr<Projection>> BuiltIn() {
+    std::vector<std::unique_ptr<Projection>> p;
+    p.push_back(std::make_unique<learning::Dashboard>());
+    p.push_back(std::make_unique<learning::ProgressFeed>());
+    return p;
+  }
+  void AppendOk(storage::AppendRequest req) {
+    ASSERT_TRUE(Append(*store_, std::move(req)).status.ok());
+  }
+  // Everything a projection holds for a tenant.
+  std::map<std::string, std::string> Dump(std::string_view projection,
+                                          std::string_view tenant) {
+    std::map<std::string, std::string> out;
+    CommittedState state(store_->Projections(), projection, tenant);
+    state.ScanBackward("", "", [&out](std::string_view k, std::string_view v) {
+      out.emplace(k, v);
+      return true;
+    });
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::EventStore> store_;
+  std::unique_ptr<Runner> runner_;
+};
+
+TEST_F(RunnerTest, KeepsTheDashboardUpToDate) {
+  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                       Attempt("u1", true, "2026-11-24T09:00:00Z")));
+  StartRunner(BuiltIn());  // catches up what is there
+  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                       Attempt("u1", false, "2026-11-25T09:00:00Z")));
+  AppendOk(DomainEvent("acme", "u1", "LessonStarted", R"({"userId":"u1"})"));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  CommittedState state(store_->Projections(), "dashboard", "acme");
+  auto doc = learning::Dashboard::Document(state, "u1");
+  ASSERT_TRUE(doc.has_value());
+  EXPECT_NE(doc->find(R"("attempts":2,"correct":1,"accuracy":0.5)"),
+            std::string::npos)
+      << *doc;
+  EXPECT_NE(doc->find(R"("currentStreakDays":2)"), std::string::npos) << *doc;
+  auto cp = store_->Projections().Checkpoint("dashboard", "acme");
+  EXPECT_EQ(cp->next_position, 3u);  // the LessonStarted too
+  // Another tenant sees nothing of it.
+  CommittedState other(store_->Projections(), "dashboard", "globex");
+  EXPECT_FALSE(learning::Dashboard::Document(other, "u1").has_value());
+}
+
+TEST_F(RunnerTest, LiveEqualsARebuildByteForByte) {
+  StartRunner(BuiltIn());
+  std::mt19937 rng(3);
+  for (int i = 0; i < 600; ++i) {
+    const std::string tenant = i % 3 ? "acme" : "globex";
+    const std::string user = "u" + std::to_string(rng() % 4);
+    const std::string at =
+        "2026-11-" + std::to_string(10 + rng() % 12) + "T09:00:00Z";
+    switch (rng() % 4) {
+      case 0:
+        AppendOk(
+            DomainEvent(tenant, user, "LessonCompleted",
+                        R"({"userId":")" + user +
+                            R"(","lessonId":"l","score":0.75,"completedAt":")" +
+                            at + "\"}"));
+        break;
+      case 1:
+        AppendOk(
+            DomainEvent(tenant, user, "DailyGoalSet",
+                        R"({"userId":")" + user + R"(","attemptsPerDay":2})"));
+        break;
+      default:
+        AppendOk(DomainEvent(tenant, user, "AttemptSubmitted",
+                             Attempt(user, rng() % 3 != 0, at)));
+    }
+  }
+  ASSERT_TRUE(runner_->WaitIdle(30s));
+  std::map<std::string, std::map<std::string, std::string>> live;
+  for (const char* p : {"dashboard", "progress-feed"}) {
+    for (const char* t : {"acme", "globex"})
+      live[std::string(p) + t] = Dump(p, t);
+  }
+  EXPECT_GT(live["dashboardacme"].size(), 4u);
+  EXPECT_GT(live["progress-feedglobex"].size(), 4u);
+
+  runner_.reset();
+  ASSERT_TRUE(store_->Projections().Drop("dashboard").ok());
+  ASSERT_TRUE(store_->Projections().Drop("progress-feed").ok());
+  StartRunner(BuiltIn());  // from position 0
+  ASSERT_TRUE(runner_->WaitIdle(30s));
+  for (const char* p : {"dashboard", "progress-feed"}) {
+    for (const char* t : {"acme", "globex"}) {
+      EXPECT_EQ(Dump(p, t), live[std::string(p) + t]) << p << " " << t;
+    }
+  }
+}
+
+TEST_F(RunnerTest, AProjectionThatThrowsIsFaultedAloneAtItsEvent) {
+  std::vector<std::unique_ptr<Projection>> p = BuiltIn();
+  p.push_back(std::make_unique<Fragile>());
+  StartRunner(std::move(p));
+  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                       Attempt("u1", true, "2026-11-25T09:00:00Z")));
+  AppendOk(DomainEvent("acme", "u1", "Boom", "{}"));
+  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                       Attempt("u1", true, "2026-11-25T10:00:00Z")));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  for (const ProjectionStatus& s : runner_->Statuses()) {
+    if (s.name == "fragile") {
+      EXPECT_TRUE(s.faulted);
+      EXPECT_EQ(s.fault_at, GlobalPosition(1));
+      EXPECT_EQ(s.error, "boom");
+    } else {
+      EXPECT_FALSE(s.faulted) << s.name << ": " << s.error;
+    }
+  }
+  // It kept nothing of the failed batch; the others went past the event.
+  EXPECT_EQ(store_->Projections().Checkpoint("fragile", "acme")->next_position,
+            0u);
+  EXPECT_EQ(
+      store_->Projections().Checkpoint("dashboard", "acme")->next_position, 3u);
+  // Waiting on a faulted projection answers false at once.
+  std::promise<bool> answer;
+  runner_->WhenApplied("fragile", "acme", 2,
+                       [&answer](bool ok) { answer.set_value(ok); });
+  EXPECT_FALSE(answer.get_future().get());
+}
+
+TEST_F(RunnerTest, WhenAppliedAnswersOnceThePositionIsApplied) {
+  StartRunner(BuiltIn());
+  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                       Attempt("u1", true, "2026-11-25T09:00:00Z")));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  // Applied already: at once.
+  std::promise<bool> now;
+  runner_->WhenApplied("dashboard", "acme", 0,
+                       [&now](bool ok) { now.set_value(ok); });
+  EXPECT_TRUE(now.get_future().get());
+  // Not yet: answered when the append is applied.
+  std::promise<bool> later;
+  auto later_future = later.get_future();
+  runner_->WhenApplied("dashboard", "acme", 1,
+                       [&later](bool ok) { later.set_value(ok); });
+  EXPECT_EQ(later_future.wait_for(50ms), std::future_status::timeout);
+  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                       Attempt("u1", true, "2026-11-25T10:00:00Z")));
+  ASSERT_EQ(later_future.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(later_future.get());
+  // A runner that stops answers false to whoever still waits.
+  std::promise<bool> never;
+  auto never_future = never.get_future();
+  runner_->WhenApplied("dashboard", "acme", 100,
+                       [&never](bool ok) { never.set_value(ok); });
+  runner_->Stop();
+  EXPECT_FALSE(never_future.get());
+}
+
+TEST_F(RunnerTest, ANewVersionRebuildsFromPositionZero) {
+  std::vector<std::unique_ptr<Projection>> v1;
+  v1.push_back(std::make_unique<Versioned>(1));
+  StartRunner(std::move(v1));
+  AppendOk(DomainEvent("acme", "u1", "X", "{}"));
+  AppendOk(DomainEvent("acme", "u1", "X", "{}"));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(Dump("versioned", "acme"),
+            (std::map<std::string, std::string>{{"e0", "1"}, {"e1", "1"}}));
+  std::vector<std::unique_ptr<Projection>> v2;
+  v2.push_back(std::make_unique<Versioned>(2));
+  StartRunner(std::move(v2));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(Dump("versioned", "acme"),
+            (std::map<std::string, std::string>{{"e0", "2"}, {"e1", "2"}}));
+  EXPECT_EQ(store_->Projections().Checkpoint("versioned", "acme")->version, 2u);
+}
+
+}  // namespace
+}  // namespace cairn::projections
