@@ -96,8 +96,9 @@ std::vector<ProjectionStatus> Runner::Statuses() const {
   return out;
 }
 
-void Runner::WhenApplied(std::string_view projection, std::string_view tenant,
-                         uint64_t position, std::function<void(bool)> done) {
+uint64_t Runner::WhenApplied(std::string_view projection,
+                             std::string_view tenant, uint64_t position,
+                             std::function<void(bool)> done) {
   // What is committed already (before this runner applied anything).
   auto cp = store_->Projections().Checkpoint(projection, tenant);
   std::unique_lock lock(inbox_->mu);
@@ -111,12 +112,19 @@ void Runner::WhenApplied(std::string_view projection, std::string_view tenant,
     if (slot.status.name == projection)
       faulted = faulted || slot.status.faulted;
   }
+  const uint64_t id = next_wait_++;
   if (applied > position || faulted) {
     lock.unlock();
-    done(!faulted || applied > position);
-    return;
+    done(applied > position);
+    return id;
   }
-  waiters_.push_back({key.first, key.second, position, std::move(done)});
+  waiters_.push_back({id, key.first, key.second, position, std::move(done)});
+  return id;
+}
+
+void Runner::Forget(uint64_t wait) {
+  std::lock_guard lock(inbox_->mu);
+  std::erase_if(waiters_, [wait](const Waiter& w) { return w.id == wait; });
 }
 
 bool Runner::WaitIdle(std::chrono::milliseconds timeout) {

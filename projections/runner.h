@@ -52,12 +52,15 @@ class Runner {
   Projection* Find(std::string_view name) const;
   std::vector<ProjectionStatus> Statuses() const;
 
-  // Calls `done(true)` once the projection has applied the tenant's events
-  // below `position` (at once if it has), or `done(false)` when it cannot:
-  // it is faulted, or the runner stops. From the runner's thread or the
-  // caller's: it must be quick (post elsewhere). Timeouts are the caller's.
-  void WhenApplied(std::string_view projection, std::string_view tenant,
-                   uint64_t position, std::function<void(bool)> done);
+  // Calls `done(true)` once the projection has applied the tenant's event
+  // at `position` (at once if it has), or `done(false)` when it cannot: it
+  // is faulted, or the runner stops. From the runner's thread or the
+  // caller's: it must be quick (post elsewhere). Timeouts are the caller's,
+  // who Forgets the wait when it gives up. Returns the wait's id.
+  uint64_t WhenApplied(std::string_view projection, std::string_view tenant,
+                       uint64_t position, std::function<void(bool)> done);
+  // Drops a wait that was not answered yet (its `done` is not called).
+  void Forget(uint64_t wait);
 
   // Waits (bounded) until every projection has caught up with every
   // tenant's log end as it is now; for tests and benchmarks.
@@ -70,6 +73,7 @@ class Runner {
     std::set<std::string> types;  // empty: every type
   };
   struct Waiter {
+    uint64_t id;
     std::string projection;
     std::string tenant;
     uint64_t position;
@@ -97,6 +101,7 @@ class Runner {
   const std::shared_ptr<Inbox> inbox_;
   bool busy_ = false;            // guarded by inbox_->mu
   std::vector<Waiter> waiters_;  // guarded by inbox_->mu
+  uint64_t next_wait_ = 1;       // guarded by inbox_->mu
   // The next position each projection applies, per tenant (what it has
   // applied since start): guarded by inbox_->mu.
   std::map<std::pair<std::string, std::string>, uint64_t> applied_;

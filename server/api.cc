@@ -1,7 +1,17 @@
 #include "server/api.h"
 
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <chrono>
+#include <cstdio>
 
+#include "projections/learning/dashboard.h"
+#include "projections/learning/progress_feed.h"
+#include "projections/store_state.h"
 #include "protocol/event_record.h"
 #include "protocol/names.h"
 #include "server/async_store.h"
@@ -11,6 +21,7 @@
 #include "server/log.h"
 #include "server/request_body.h"
 #include "server/subscription.h"
+#include "storage/projection_store.h"
 
 namespace cairn::server {
 namespace net = boost::asio;
@@ -201,9 +212,12 @@ HttpResponse Ndjson(std::shared_ptr<ChunkSource> source) {
 
 }  // namespace
 
-Api::Api(storage::EventStore* store, net::any_io_executor readers,
-         const Config& config)
-    : store_(store), readers_(std::move(readers)), config_(config) {}
+Api::Api(storage::EventStore* store, projections::Runner* projections,
+         net::any_io_executor readers, const Config& config)
+    : store_(store),
+      projections_(projections),
+      readers_(std::move(readers)),
+      config_(config) {}
 
 PreparedRequest Api::Prepare(const RequestHead& head) const {
   PreparedRequest p;
@@ -310,6 +324,10 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
       co_return co_await ReadLog(p, tenant, ndjson);
     case Endpoint::kTransactions:
       co_return co_await Transaction(p, tenant, body);
+    case Endpoint::kReadModel:
+      co_return co_await ReadModel(p, head, tenant);
+    case Endpoint::kProjections:
+      co_return co_await ListProjections(p, tenant);
     default:
       co_return Problem(404, "no such route", trace);
   }
@@ -563,6 +581,193 @@ awaitable<HttpResponse> Api::Subscribe(const PreparedRequest& p,
       sse ? SubscriptionBody::Format::kSse : SubscriptionBody::Format::kNdjson,
       std::move(spec)};
   co_return r;
+}
+
+namespace {
+
+// Waits until the projection has applied `position` for the tenant, at
+// most `timeout`: true when it has.
+awaitable<bool> WaitApplied(projections::Runner& runner,
+                            const std::string& projection,
+                            const std::string& tenant, uint64_t position,
+                            std::chrono::milliseconds timeout) {
+  struct Wait {
+    explicit Wait(const net::any_io_executor& ex) : timer(ex) {}
+    net::steady_timer timer;
+    bool answered = false;
+    bool applied = false;
+  };
+  auto ex = co_await net::this_coro::executor;
+  auto wait = std::make_shared<Wait>(ex);
+  wait->timer.expires_after(timeout);
+  // The answer may come from the runner's thread: it only posts.
+  const uint64_t id = runner.WhenApplied(projection, tenant, position,
+                                         [wait, ex](bool applied) {
+                                           net::post(ex, [wait, applied] {
+                                             if (wait->answered) return;
+                                             wait->answered = true;
+                                             wait->applied = applied;
+                                             wait->timer.cancel();
+                                           });
+                                         });
+  co_await wait->timer.async_wait(
+      net::experimental::as_tuple(net::use_awaitable));
+  if (!wait->answered) runner.Forget(id);  // timed out
+  wait->answered = true;
+  co_return wait->applied;
+}
+
+// A stable tag of a read model's answer (FNV-1a, 64 bits).
+std::string EntityTag(std::string_view body) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : body) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "\"%016llx\"",
+                static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
+awaitable<HttpResponse> Api::ReadModel(const PreparedRequest& p,
+                                       const RequestHead& head,
+                                       const std::string& tenant) {
+  const std::string& trace = p.trace.trace_id;
+  const Route& route = p.route;
+  const std::string& name = route.projection;
+  if (projections_ == nullptr || projections_->Find(name) == nullptr) {
+    co_return Problem(404, "no projection named " + name, trace);
+  }
+  auto min_position = UintParam(route, "minPosition");
+  if (!min_position.has_value()) {
+    co_return ProblemFromStatus(min_position.error(), trace);
+  }
+  auto timeout = UintParam(route, "timeout");
+  if (!timeout.has_value()) co_return ProblemFromStatus(timeout.error(), trace);
+  auto limit = LimitParam(route, 100);
+  if (!limit.has_value()) co_return ProblemFromStatus(limit.error(), trace);
+  const auto before = route.Param("before");
+
+  if (*min_position) {
+    const auto wait = std::chrono::milliseconds(
+        std::min<uint64_t>(timeout->value_or(5000), 60'000));
+    const bool applied =
+        co_await WaitApplied(*projections_, name, tenant, **min_position, wait);
+    if (!applied) {
+      auto cp = store_->Projections().Checkpoint(name, tenant);
+      std::string body =
+          R"({"type":"about:blank","title":"Service Unavailable","status":503,"detail":)";
+      AppendJsonString(&body, "the projection has not applied position " +
+                                  std::to_string(**min_position) + " yet");
+      body += R"(,"checkpoint":)";
+      const uint64_t next = cp.has_value() ? cp->next_position : 0;
+      AppendOptionalUint(&body,
+                         next > 0 ? std::optional(next - 1) : std::nullopt);
+      body += R"(,"traceId":)";
+      AppendJsonString(&body, trace);
+      body += '}';
+      HttpResponse r = Json(503, std::move(body));
+      r.content_type = "application/problem+json";
+      r.headers.emplace_back("Retry-After", "1");
+      co_return r;
+    }
+  }
+
+  const std::string& key = route.key;
+  auto read = [this, &name, &tenant, &key, before,
+               limit = limit->value_or(20)]() -> Result<std::string> {
+    // The checkpoint first: the document read after it includes at least
+    // every event up to it.
+    auto cp = store_->Projections().Checkpoint(name, tenant);
+    if (!cp.has_value()) return cp.error();
+    projections::CommittedState state(store_->Projections(), name, tenant);
+    std::optional<std::string> document;
+    try {
+      if (name == "progress-feed") {
+        auto page = projections::learning::ProgressFeed::Page(state, key,
+                                                              before, limit);
+        if (!page.has_value()) return page.error();
+        document = std::move(*page);
+      } else if (name == "dashboard") {
+        document = projections::learning::Dashboard::Document(state, key);
+      } else {
+        document = state.Get(key);
+      }
+    } catch (const std::exception& e) {
+      return Status::IOError(e.what());
+    }
+    if (!document) return Status::NotFound("no document for " + key);
+    std::string out = R"({"projection":)";
+    AppendJsonString(&out, name);
+    out += R"(,"key":)";
+    AppendJsonString(&out, key);
+    out += R"(,"position":)";
+    AppendOptionalUint(&out, cp->next_position > 0
+                                 ? std::optional(cp->next_position - 1)
+                                 : std::nullopt);
+    out += R"(,"document":)";
+    out += *document;
+    out += '}';
+    return out;
+  };
+  auto body = co_await RunOn(readers_, std::move(read));
+  if (!body.has_value()) co_return ProblemFromStatus(body.error(), trace);
+  const std::string tag = EntityTag(*body);
+  HttpResponse r;
+  if (head.if_none_match == tag) {
+    r.status = 304;
+    r.content_type.clear();
+  } else {
+    r = Json(200, std::move(*body));
+  }
+  r.headers.emplace_back("ETag", tag);
+  co_return r;
+}
+
+awaitable<HttpResponse> Api::ListProjections(const PreparedRequest& p,
+                                             const std::string& tenant) {
+  std::string out = R"({"projections":[)";
+  if (projections_ != nullptr) {
+    const uint64_t end = store_->LogEnd(tenant).value();
+    bool first = true;
+    for (const projections::ProjectionStatus& s : projections_->Statuses()) {
+      auto cp = store_->Projections().Checkpoint(s.name, tenant);
+      if (!cp.has_value()) {
+        co_return ProblemFromStatus(cp.error(), p.trace.trace_id);
+      }
+      if (!first) out += ',';
+      first = false;
+      out += R"({"name":)";
+      AppendJsonString(&out, s.name);
+      out += R"(,"version":)";
+      AppendUint(&out, s.version);
+      out += R"(,"status":)";
+      out += s.faulted ? R"("faulted")" : R"("running")";
+      out += R"(,"checkpoint":)";
+      AppendOptionalUint(&out, cp->next_position > 0
+                                   ? std::optional(cp->next_position - 1)
+                                   : std::nullopt);
+      out += R"(,"lag":)";
+      AppendUint(&out, end > cp->next_position ? end - cp->next_position : 0);
+      out += R"(,"skippedEvents":)";
+      AppendUint(&out, s.skipped);
+      out += R"(,"lastError":)";
+      if (s.faulted) {
+        AppendJsonString(&out, s.error);
+      } else {
+        out += "null";
+      }
+      out += R"(,"faultPosition":)";
+      AppendOptionalUint(
+          &out, s.fault_at ? std::optional(s.fault_at->value()) : std::nullopt);
+      out += '}';
+    }
+  }
+  out += "]}";
+  co_return Json(200, std::move(out));
 }
 
 awaitable<HttpResponse> Api::StreamInfo(const PreparedRequest& p,

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "projections/runner.h"
 #include "server/config.h"
 #include "server/http_types.h"
 #include "server/router.h"
@@ -25,6 +26,7 @@ struct RequestHead {
   std::string_view tenant;  // X-Cairn-Tenant
   std::string_view traceparent;
   std::string_view last_event_id;  // SSE resume
+  std::string_view if_none_match;
   std::optional<uint64_t> content_length;
   bool has_body = false;  // Content-Length > 0 or chunked
 };
@@ -44,8 +46,8 @@ struct PreparedRequest {
 // work to the sequencer and the reader pool.
 class Api {
  public:
-  Api(storage::EventStore* store, boost::asio::any_io_executor readers,
-      const Config& config);
+  Api(storage::EventStore* store, projections::Runner* projections,
+      boost::asio::any_io_executor readers, const Config& config);
 
   PreparedRequest Prepare(const RequestHead& head) const;
 
@@ -77,6 +79,11 @@ class Api {
                                                  const RequestHead& head,
                                                  const std::string& tenant,
                                                  bool sse, bool follow);
+  boost::asio::awaitable<HttpResponse> ReadModel(const PreparedRequest& p,
+                                                 const RequestHead& head,
+                                                 const std::string& tenant);
+  boost::asio::awaitable<HttpResponse> ListProjections(
+      const PreparedRequest& p, const std::string& tenant);
   boost::asio::awaitable<HttpResponse> StreamInfo(const PreparedRequest& p,
                                                   const std::string& tenant);
   boost::asio::awaitable<HttpResponse> ListStreams(const PreparedRequest& p,
@@ -88,6 +95,7 @@ class Api {
                                                    std::string_view body);
 
   storage::EventStore* const store_;
+  projections::Runner* const projections_;
   const boost::asio::any_io_executor readers_;
   const Config config_;
   std::atomic<bool> shutting_down_{false};

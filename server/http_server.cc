@@ -50,11 +50,12 @@ struct Connection {
 
 class HttpServerImpl final : public HttpServer {
  public:
-  HttpServerImpl(const Config& config, storage::EventStore* store)
+  HttpServerImpl(const Config& config, storage::EventStore* store,
+                 projections::Runner* projections)
       : config_(config),
         ioc_(static_cast<int>(IoThreads(config))),
         readers_(config.reader_threads),
-        api_(store, readers_.get_executor(), config),
+        api_(store, projections, readers_.get_executor(), config),
         acceptor_(ioc_) {}
 
   ~HttpServerImpl() override { readers_.join(); }
@@ -332,6 +333,7 @@ class HttpServerImpl final : public HttpServer {
     h.tenant = sv(req["X-Cairn-Tenant"]);
     h.traceparent = sv(req["traceparent"]);
     h.last_event_id = sv(req["Last-Event-ID"]);
+    h.if_none_match = sv(req[http::field::if_none_match]);
     // The announced length (payload_size() would be the body read so far).
     if (auto len = parser.content_length()) h.content_length = *len;
     h.has_body =
@@ -573,13 +575,14 @@ class HttpServerImpl final : public HttpServer {
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(
-    const Config& config, storage::EventStore* store) {
+    const Config& config, storage::EventStore* store,
+    projections::Runner* projections) {
   ListenAddress address;
   if (!ParseListenAddress(config.listen, &address)) {
     return Status::InvalidArgument("--listen must be HOST:PORT, not " +
                                    config.listen);
   }
-  auto server = std::make_unique<HttpServerImpl>(config, store);
+  auto server = std::make_unique<HttpServerImpl>(config, store, projections);
   if (Status s = server->Bind(address); !s.ok()) return s;
   return std::unique_ptr<HttpServer>(std::move(server));
 }

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "projections/runner.h"
 #include "protocol/result.h"
 #include "server/config.h"
 #include "storage/event_store.h"
@@ -14,8 +15,9 @@ namespace cairn::server {
 class HttpServer {
  public:
   // Binds the listen address (port 0 picks a free port).
-  static Result<std::unique_ptr<HttpServer>> Create(const Config& config,
-                                                    storage::EventStore* store);
+  static Result<std::unique_ptr<HttpServer>> Create(
+      const Config& config, storage::EventStore* store,
+      projections::Runner* projections);
   virtual ~HttpServer() = default;
 
   // The address bound, e.g. "127.0.0.1:41235".

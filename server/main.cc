@@ -6,7 +6,12 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <memory>
+#include <vector>
 
+#include "projections/learning/dashboard.h"
+#include "projections/learning/progress_feed.h"
+#include "projections/runner.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "server/log.h"
@@ -61,7 +66,18 @@ int Main(int argc, char** argv) {
         {{"data_dir", config.data_dir}, {"error", store.error().ToString()}});
     return 1;
   }
-  auto http = server::HttpServer::Create(config, store->get());
+  // The built-in projections (shared/DOMAIN.md), kept up to date from the
+  // log; they catch up on start.
+  std::vector<std::unique_ptr<projections::Projection>> built_in;
+  built_in.push_back(std::make_unique<projections::learning::Dashboard>());
+  built_in.push_back(std::make_unique<projections::learning::ProgressFeed>());
+  projections::Runner runner(store->get(), std::move(built_in));
+  if (Status s = runner.Start(); !s.ok()) {
+    server::log::Error("cannot start the projections",
+                       {{"error", s.ToString()}});
+    return 1;
+  }
+  auto http = server::HttpServer::Create(config, store->get(), &runner);
   if (!http.has_value()) {
     server::log::Error("cannot start", {{"error", http.error().ToString()}});
     return 1;
@@ -74,6 +90,7 @@ int Main(int argc, char** argv) {
 
   // Every write acknowledged was durable already; Close commits what is
   // queued and flushes. The store outlives the server's callbacks into it.
+  runner.Stop();
   (*store)->Close();
   http->reset();
   store->reset();

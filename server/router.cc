@@ -68,6 +68,12 @@ Route MatchRoute(std::string_view method, std::string_view target) {
     match(Endpoint::kLog, {"GET"});
   } else if (is({"v1", "transactions"})) {
     match(Endpoint::kTransactions, {"POST"});
+  } else if (is({"v1", "read-models", "*", "*"})) {
+    r.projection = seg[2];
+    r.key = seg[3];
+    match(Endpoint::kReadModel, {"GET"});
+  } else if (is({"v1", "projections"})) {
+    match(Endpoint::kProjections, {"GET"});
   } else {
     r.outcome = Route::Outcome::kNotFound;
   }

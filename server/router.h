@@ -17,6 +17,8 @@ enum class Endpoint {
   kStreams,         // GET /v1/streams
   kLog,             // GET /v1/events
   kTransactions,    // POST /v1/transactions
+  kReadModel,       // GET /v1/read-models/{projection}/{key}
+  kProjections,     // GET /v1/projections
 };
 
 struct Route {
@@ -24,7 +26,10 @@ struct Route {
   Outcome outcome = Outcome::kNotFound;
   Endpoint endpoint = Endpoint::kHealthz;
   std::string stream;  // percent-decoded, not yet validated
-  std::string allow;   // for 405: the methods the path has
+  // kReadModel: percent-decoded.
+  std::string projection;
+  std::string key;
+  std::string allow;  // for 405: the methods the path has
   // Percent-decoded query parameters, in order.
   std::vector<std::pair<std::string, std::string>> query;
 

@@ -213,9 +213,11 @@ TEST_F(RunnerTest, AProjectionThatThrowsIsFaultedAloneAtItsEvent) {
       EXPECT_FALSE(s.faulted) << s.name << ": " << s.error;
     }
   }
-  // It kept nothing of the failed batch; the others went past the event.
-  EXPECT_EQ(store_->Projections().Checkpoint("fragile", "acme")->next_position,
-            0u);
+  // It kept nothing of the failed batch: its checkpoint is at most the
+  // event it failed on (the first event may have been its own batch). The
+  // others went past it.
+  EXPECT_LE(store_->Projections().Checkpoint("fragile", "acme")->next_position,
+            1u);
   EXPECT_EQ(
       store_->Projections().Checkpoint("dashboard", "acme")->next_position, 3u);
   // Waiting on a faulted projection answers false at once.

@@ -1,0 +1,190 @@
+// Read models over HTTP on the real cairnd: read-your-writes with
+// minPosition, ETags, the progress feed's paging, projection statuses, and
+// kill -9 while the projections run.
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <csignal>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tests/integration/integration_test_util.h"
+#include "tests/support/temp_dir.h"
+
+namespace cairn::testing {
+namespace {
+
+// DOMAIN.md events for one learner, as an append body.
+std::string LearnerEvents(const std::string& user, int first, int n) {
+  std::string events;
+  for (int i = first; i < first + n; ++i) {
+    if (!events.empty()) events += ',';
+    const std::string day = std::to_string(10 + (i / 7) % 18);
+    if (i % 9 == 8) {
+      events += R"({"type":"LessonCompleted","data":{"userId":")" + user +
+                R"(","lessonId":"lesson-)" + std::to_string(i) +
+                R"(","score":0.5,"completedAt":"2026-11-)" + day +
+                R"(T12:00:00Z"}})";
+    } else {
+      events += R"({"type":"AttemptSubmitted","data":{"attemptId":"a)" +
+                std::to_string(i) + R"(","userId":")" + user +
+                R"(","exerciseId":"e","skillId":"skill-)" +
+                std::to_string(i % 3) + R"(","lessonId":"l","correct":)" +
+                (i % 4 ? "true" : "false") +
+                R"(,"score":1,"durationMs":100,"submittedAt":"2026-11-)" + day +
+                R"(T09:00:00Z"}})";
+    }
+  }
+  return R"({"events":[)" + events + "]}";
+}
+
+using ReadModelTest = CairndTest;
+
+TEST_F(ReadModelTest, ReadYourWritesWithMinPosition) {
+  for (int round = 0; round < 20; ++round) {
+    const HttpResponse append =
+        Append("learner-user-1", LearnerEvents("user-1", round * 5, 5));
+    ASSERT_EQ(append.status, 201) << append.body;
+    const int64_t position = Int(Json(append), "lastPosition");
+    const HttpResponse r =
+        client_->Get("/v1/read-models/dashboard/user-1?minPosition=" +
+                     std::to_string(position));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json::value v = Json(r);
+    EXPECT_GE(Int(v, "position"), position);
+    // Every attempt appended so far is counted.
+    int attempts = 0;
+    for (int i = 0; i < (round + 1) * 5; ++i) attempts += i % 9 != 8;
+    EXPECT_EQ(Int(v.at("document"), "attempts"), attempts);
+  }
+}
+
+TEST_F(ReadModelTest, EtagsStatusesAndErrors) {
+  ASSERT_EQ(Append("learner-user-1", LearnerEvents("user-1", 0, 10)).status,
+            201);
+  const HttpResponse first =
+      client_->Get("/v1/read-models/dashboard/user-1?minPosition=9");
+  ASSERT_EQ(first.status, 200);
+  const std::string tag = first.Header("etag");
+  ASSERT_FALSE(tag.empty());
+  EXPECT_EQ(
+      client_->Get("/v1/read-models/dashboard/user-1", {{"If-None-Match", tag}})
+          .status,
+      304);
+  ASSERT_EQ(Append("learner-user-1", LearnerEvents("user-1", 10, 1)).status,
+            201);
+  const HttpResponse changed =
+      client_->Get("/v1/read-models/dashboard/user-1?minPosition=10",
+                   {{"If-None-Match", tag}});
+  EXPECT_EQ(changed.status, 200);
+  EXPECT_NE(changed.Header("etag"), tag);
+
+  EXPECT_EQ(client_->Get("/v1/read-models/nope/user-1").status, 404);
+  EXPECT_EQ(client_->Get("/v1/read-models/dashboard/nobody").status, 404);
+  EXPECT_EQ(
+      client_->Get("/v1/read-models/dashboard/user-1?minPosition=x").status,
+      400);
+  const HttpResponse late = client_->Get(
+      "/v1/read-models/dashboard/user-1?minPosition=1000&timeout=100");
+  EXPECT_EQ(late.status, 503);
+  EXPECT_EQ(late.Header("retry-after"), "1");
+  EXPECT_EQ(Int(Json(late), "checkpoint"), 10);
+
+  const json::value list = Json(client_->Get("/v1/projections"));
+  const json::array& ps = list.at("projections").as_array();
+  ASSERT_EQ(ps.size(), 2u);
+  for (const json::value& p : ps) {
+    EXPECT_EQ(Str(p, "status"), "running");
+    EXPECT_EQ(Int(p, "checkpoint"), 10);
+    EXPECT_EQ(Int(p, "lag"), 0);
+  }
+  // Another tenant: nothing applied, nothing to see.
+  const json::value other =
+      Json(client_->Get("/v1/projections", {{"X-Cairn-Tenant", "globex"}}));
+  EXPECT_TRUE(other.at("projections").as_array()[0].at("checkpoint").is_null());
+  EXPECT_EQ(client_
+                ->Get("/v1/read-models/dashboard/user-1",
+                      {{"X-Cairn-Tenant", "globex"}})
+                .status,
+            404);
+}
+
+TEST_F(ReadModelTest, ProgressFeedPages) {
+  // 40 events: 4 lessons completed, milestones at every 10th correct.
+  ASSERT_EQ(Append("learner-user-1", LearnerEvents("user-1", 0, 40)).status,
+            201);
+  std::vector<std::string> cursors;
+  std::string before;
+  for (int page = 0; page < 50; ++page) {
+    const HttpResponse r = client_->Get(
+        "/v1/read-models/progress-feed/user-1?minPosition=39&limit=3" +
+        (before.empty() ? "" : "&before=" + before));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json::value doc = Json(r).at("document");
+    for (const json::value& item : doc.at("items").as_array()) {
+      cursors.push_back(Str(item, "cursor"));
+    }
+    if (doc.at("next").is_null()) break;
+    before = Str(doc, "next");
+  }
+  ASSERT_GE(cursors.size(), 6u);
+  // Newest first, each item once: (position, index) strictly decreasing.
+  const auto order = [](const std::string& cursor) {
+    const size_t dot = cursor.find('.');
+    return std::pair(std::stoll(cursor.substr(0, dot)),
+                     std::stoll(cursor.substr(dot + 1)));
+  };
+  for (size_t i = 1; i < cursors.size(); ++i) {
+    EXPECT_GT(order(cursors[i - 1]), order(cursors[i]));
+  }
+  EXPECT_EQ(
+      client_->Get("/v1/read-models/progress-feed/user-1?before=bad").status,
+      400);
+}
+
+// kill -9 while the projections run: after a restart they converge to what
+// a fresh server makes of the same events (a rebuild from position 0).
+TEST(ReadModelCrashTest, KillNineThenConvergesToTheRebuild) {
+  TempDir dir;
+  CairndProcess crashed(dir.path());
+  CairndProcess fresh;
+  fresh.Start();
+  crashed.Start();
+  const std::vector<std::string> users = {"user-1", "user-2", "user-3"};
+  const auto append_round = [&](CairndProcess& server, int round) {
+    HttpClient c(server.port());
+    for (const std::string& user : users) {
+      const HttpResponse r = c.Post("/v1/streams/learner-" + user + "/events",
+                                    LearnerEvents(user, round * 20, 20));
+      ASSERT_EQ(r.status, 201) << r.body;
+    }
+  };
+  for (int round = 0; round < 30; ++round) {
+    append_round(crashed, round);
+    append_round(fresh, round);
+    if (round == 12 || round == 25) {
+      crashed.Kill9();  // the projections lag behind the appends
+      crashed.Start();
+    }
+  }
+  const int64_t last = 30 * 20 * static_cast<int64_t>(users.size()) - 1;
+  HttpClient a(crashed.port());
+  HttpClient b(fresh.port());
+  for (const std::string& user : users) {
+    for (const char* model : {"dashboard", "progress-feed"}) {
+      const std::string target =
+          std::string("/v1/read-models/") + model + "/" + user +
+          "?limit=100&minPosition=" + std::to_string(last);
+      const HttpResponse from_crashed = a.Get(target);
+      const HttpResponse from_fresh = b.Get(target);
+      ASSERT_EQ(from_crashed.status, 200) << from_crashed.body;
+      ASSERT_EQ(from_fresh.status, 200) << from_fresh.body;
+      EXPECT_EQ(from_crashed.body, from_fresh.body) << model << " " << user;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cairn::testing
