@@ -13,9 +13,6 @@ namespace json = boost::json;
 namespace {
 
 std::string StateKey(std::string_view user) { return "s" + std::string(user); }
-std::string DocumentKey(std::string_view user) {
-  return "d" + std::string(user);
-}
 
 int64_t Int(const json::object& o, std::string_view k) {
   const json::value* v = o.if_contains(k);
@@ -140,13 +137,14 @@ Result<Applied> Dashboard::Apply(const Event& event, State& state) {
   }
 
   state.Put(StateKey(user), json::serialize(s));
-  state.Put(DocumentKey(user), Render(user, s));
   return Applied::kApplied;
 }
 
 std::optional<std::string> Dashboard::Document(State& state,
                                                std::string_view user_id) {
-  return state.Get(DocumentKey(user_id));
+  auto stored = state.Get(StateKey(user_id));
+  if (!stored) return std::nullopt;
+  return Render(user_id, json::parse(*stored).as_object());
 }
 
 }  // namespace cairn::projections::learning

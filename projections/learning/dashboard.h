@@ -14,8 +14,8 @@ namespace cairn::projections::learning {
 // the daily goal and per-skill figures.
 //
 // State keys: "s" + userId holds what the figures are made from (JSON with
-// integers and strings only); "d" + userId the document as served, written
-// whenever the state changes, so that a read is one Get.
+// integers and strings only); the document is rendered from it when read
+// (one write per event rather than two: reads are far fewer than events).
 class Dashboard final : public Projection {
  public:
   std::string_view name() const override { return "dashboard"; }
@@ -25,7 +25,8 @@ class Dashboard final : public Projection {
   }
   Result<Applied> Apply(const Event& event, State& state) override;
 
-  // The document of `user_id`, none before its first event.
+  // The document of `user_id` (rendered from its state), none before its
+  // first event.
   static std::optional<std::string> Document(State& state,
                                              std::string_view user_id);
 };
