@@ -62,6 +62,15 @@ class Projection {
   // give the same state, byte for byte. An error (or an exception) faults
   // the projection at this event.
   virtual Result<Applied> Apply(const Event& event, State& state) = 0;
+
+  // The runner applies events in batches, each committed with its
+  // checkpoint. Between BeginBatch and EndBatch a projection may keep
+  // state in memory and write it at EndBatch (before the commit); after
+  // AbortBatch (a fault) it forgets it. Apply without a batch writes at
+  // once.
+  virtual void BeginBatch() {}
+  virtual Status EndBatch(State&) { return Status::Ok(); }
+  virtual void AbortBatch() {}
 };
 
 }  // namespace cairn::projections

@@ -14,8 +14,10 @@ namespace cairn::projections {
 
 namespace {
 
-// Events per commit of a projection's state and checkpoint.
-constexpr size_t kBatchEvents = 1000;
+// Events per commit of a projection's state and checkpoint: large enough
+// that a learner's state is read and written once for many of their events
+// (WriteState keeps it in memory for the batch).
+constexpr size_t kBatchEvents = 10'000;
 
 }  // namespace
 
@@ -185,6 +187,7 @@ void Runner::CatchUp(Slot& slot, const std::string& tenant) {
     std::optional<GlobalPosition> failed_at;
     std::string failure;
     uint64_t skipped = 0;
+    slot.projection->BeginBatch();
     auto scanned = store_->ScanLog(
         tenant, options, [&](GlobalPosition position, const EventView& e) {
           if (failed_at) return;
@@ -207,11 +210,23 @@ void Runner::CatchUp(Slot& slot, const std::string& tenant) {
           }
         });
     if (!scanned.has_value()) {
+      slot.projection->AbortBatch();
       return Fault(slot, std::nullopt, scanned.error().ToString());
     }
     // Nothing of a batch that failed is committed: the projection stays at
     // its checkpoint, before the event it failed on.
-    if (failed_at) return Fault(slot, failed_at, failure);
+    if (failed_at) {
+      slot.projection->AbortBatch();
+      return Fault(slot, failed_at, failure);
+    }
+    try {
+      if (Status s = slot.projection->EndBatch(state); !s.ok()) {
+        return Fault(slot, std::nullopt, s.ToString());
+      }
+    } catch (const std::exception& ex) {
+      return Fault(slot, std::nullopt, ex.what());
+    }
+    state.Flush();
     const uint64_t done = scanned->value_or(end);
     if (Status s = store.Commit(**write, {done, slot.status.version});
         !s.ok()) {

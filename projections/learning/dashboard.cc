@@ -107,22 +107,20 @@ Result<Applied> Dashboard::Apply(const Event& event, State& state) {
   const std::string& user = std::visit(
       [](const auto& e) -> const std::string& { return e.user_id; }, *parsed);
 
-  json::object s;
-  if (auto stored = state.Get(StateKey(user))) {
-    s = json::parse(*stored).as_object();
-  } else {
-    s = {{"attempts", 0},         {"correct", 0},
-         {"lessons", 0},          {"goal", nullptr},
-         {"days", json::array()}, {"skills", json::object()}};
-  }
-
+  const std::string key = StateKey(user);
+  LearnerState& learner = cache_.Load(state, key, [] {
+    // Every key the batch's end writes is here from the start, so that the
+    // bytes stored do not depend on where batches begin and end.
+    return json::object{{"attempts", 0},         {"correct", 0},
+                        {"lessons", 0},          {"goal", nullptr},
+                        {"days", json::array()}, {"skills", json::object()}};
+  });
+  json::object& s = learner.fields;
   if (const auto* a = std::get_if<AttemptSubmitted>(&*parsed)) {
     s["attempts"] = Int(s, "attempts") + 1;
     if (a->correct) s["correct"] = Int(s, "correct") + 1;
     KeepLatest(s, "lastUs", "lastAt", a->submitted_us, a->submitted_at);
-    Activity activity = Activity::FromJson(s.at("days").as_array());
-    activity.Add(DayOf(a->submitted_us));
-    s["days"] = activity.ToJson();
+    learner.days.Add(DayOf(a->submitted_us));
     json::value& entry = s["skills"].as_object()[a->skill_id];
     if (!entry.is_object()) entry.emplace_object();
     json::object& skill = entry.as_object();
@@ -135,8 +133,7 @@ Result<Applied> Dashboard::Apply(const Event& event, State& state) {
   } else {
     s["goal"] = std::get<DailyGoalSet>(*parsed).attempts_per_day;
   }
-
-  state.Put(StateKey(user), json::serialize(s));
+  cache_.Changed(state, key);
   return Applied::kApplied;
 }
 

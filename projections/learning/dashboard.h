@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "projections/learning/learner_cache.h"
 #include "projections/projection.h"
 
 namespace cairn::projections::learning {
@@ -23,12 +24,21 @@ class Dashboard final : public Projection {
   std::vector<std::string> types() const override {
     return {"AttemptSubmitted", "LessonCompleted", "DailyGoalSet"};
   }
+  void BeginBatch() override { cache_.Begin(); }
+  Status EndBatch(State& state) override {
+    cache_.End(state);
+    return Status::Ok();
+  }
+  void AbortBatch() override { cache_.Abort(); }
   Result<Applied> Apply(const Event& event, State& state) override;
 
   // The document of `user_id` (rendered from its state), none before its
   // first event.
   static std::optional<std::string> Document(State& state,
                                              std::string_view user_id);
+
+ private:
+  LearnerCache cache_;
 };
 
 }  // namespace cairn::projections::learning

@@ -106,16 +106,17 @@ Result<Applied> ProgressFeed::Apply(const Event& event, State& state) {
   const std::string& user = std::visit(
       [](const auto& e) -> const std::string& { return e.user_id; }, *parsed);
   const std::string state_key = "s" + user;
-  json::object s;
-  if (auto stored = state.Get(state_key)) {
-    s = json::parse(*stored).as_object();
-  } else {
-    s = {{"correct", 0},
-         {"goal", nullptr},
-         {"days", json::array()},
-         {"skills", json::array()},
-         {"goalMetDays", json::array()}};
-  }
+  LearnerState& learner = cache_.Load(state, state_key, [] {
+    // "days" from the start: see Dashboard::Apply.
+    // "days" from the start: see Dashboard::Apply.
+    return json::object{{"correct", 0},
+                        {"goal", nullptr},
+                        {"days", json::array()},
+                        {"skills", json::array()},
+                        {"goalMetDays", json::array()}};
+  });
+  json::object& s = learner.fields;
+  Activity& activity = learner.days;
 
   const uint64_t position = event.position.value();
   uint64_t index = 0;
@@ -133,11 +134,9 @@ Result<Applied> ProgressFeed::Apply(const Event& event, State& state) {
     s["goal"] = g->attempts_per_day;
   } else {
     const auto& a = std::get<AttemptSubmitted>(*parsed);
-    Activity activity = Activity::FromJson(s.at("days").as_array());
     const int64_t streak_before = activity.CurrentStreak();
     const int64_t day = DayOf(a.submitted_us);
     activity.Add(day);
-    s["days"] = activity.ToJson();
     if (a.correct) {
       json::array& skills = s["skills"].as_array();
       if (!Contains(skills, json::value(a.skill_id))) {
@@ -181,7 +180,7 @@ Result<Applied> ProgressFeed::Apply(const Event& event, State& state) {
               .Done());
     }
   }
-  state.Put(state_key, json::serialize(s));
+  cache_.Changed(state, state_key);
   return Applied::kApplied;
 }
 

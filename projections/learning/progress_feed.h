@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "projections/learning/learner_cache.h"
 #include "projections/projection.h"
 
 namespace cairn::projections::learning {
@@ -25,6 +26,12 @@ class ProgressFeed final : public Projection {
   std::vector<std::string> types() const override {
     return {"AttemptSubmitted", "LessonCompleted", "DailyGoalSet"};
   }
+  void BeginBatch() override { cache_.Begin(); }
+  Status EndBatch(State& state) override {
+    cache_.End(state);
+    return Status::Ok();
+  }
+  void AbortBatch() override { cache_.Abort(); }
   Result<Applied> Apply(const Event& event, State& state) override;
 
   // {"userId","items":[…],"next":cursor|null}: up to `limit` items older
@@ -33,6 +40,9 @@ class ProgressFeed final : public Projection {
   static Result<std::string> Page(State& state, std::string_view user_id,
                                   std::optional<std::string_view> before,
                                   size_t limit);
+
+ private:
+  LearnerCache cache_;
 };
 
 }  // namespace cairn::projections::learning
