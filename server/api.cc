@@ -9,9 +9,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "projections/learning/dashboard.h"
-#include "projections/learning/progress_feed.h"
-#include "projections/store_state.h"
+#include "projections/read_models.h"
 #include "protocol/event_record.h"
 #include "protocol/names.h"
 #include "server/async_store.h"
@@ -677,39 +675,21 @@ awaitable<HttpResponse> Api::ReadModel(const PreparedRequest& p,
   }
 
   const std::string& key = route.key;
-  auto read = [this, &name, &tenant, &key, before,
-               limit = limit->value_or(20)]() -> Result<std::string> {
-    // The checkpoint first: the document read after it includes at least
-    // every event up to it.
-    auto cp = store_->Projections().Checkpoint(name, tenant);
-    if (!cp.has_value()) return cp.error();
-    projections::CommittedState state(store_->Projections(), name, tenant);
-    std::optional<std::string> document;
-    try {
-      if (name == "progress-feed") {
-        auto page = projections::learning::ProgressFeed::Page(state, key,
-                                                              before, limit);
-        if (!page.has_value()) return page.error();
-        document = std::move(*page);
-      } else if (name == "dashboard") {
-        document = projections::learning::Dashboard::Document(state, key);
-      } else {
-        document = state.Get(key);
-      }
-    } catch (const std::exception& e) {
-      return Status::IOError(e.what());
-    }
-    if (!document) return Status::NotFound("no document for " + key);
+  projections::ReadModelOptions options;
+  if (before) options.before = std::string(*before);
+  options.limit = limit->value_or(20);
+  auto read = [this, &name, &tenant, &key, &options]() -> Result<std::string> {
+    auto read = projections::ReadDocument(*store_, name, tenant, key, options);
+    if (!read.has_value()) return read.error();
+    if (!read->document) return Status::NotFound("no document for " + key);
     std::string out = R"({"projection":)";
     AppendJsonString(&out, name);
     out += R"(,"key":)";
     AppendJsonString(&out, key);
     out += R"(,"position":)";
-    AppendOptionalUint(&out, cp->next_position > 0
-                                 ? std::optional(cp->next_position - 1)
-                                 : std::nullopt);
+    AppendOptionalUint(&out, read->position);
     out += R"(,"document":)";
-    out += *document;
+    out += *read->document;
     out += '}';
     return out;
   };

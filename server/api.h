@@ -56,6 +56,7 @@ class Api {
                                               std::string body);
 
   storage::EventStore* store() const { return store_; }
+  projections::Runner* projections() const { return projections_; }
 
   // After this, new requests are answered 503 and /readyz fails.
   void SetShuttingDown() { shutting_down_.store(true); }

@@ -199,9 +199,9 @@ class HttpServerImpl final : public HttpServer {
         const auto strand = stream.get_executor();  // before the move
         net::co_spawn(
             strand,
-            RunWebSocket(
-                std::move(stream), parser.release(),
-                {api_.store(), readers_.get_executor(), &config_, &stops_}),
+            RunWebSocket(std::move(stream), parser.release(),
+                         {api_.store(), api_.projections(),
+                          readers_.get_executor(), &config_, &stops_}),
             [this, conn](std::exception_ptr e) { Finished(conn, e); });
         co_return;
       }

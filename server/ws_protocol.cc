@@ -42,13 +42,17 @@ ClientMessage ParseSubscribe(const json::object& o, std::string id) {
   if (const json::value* rm = o.if_contains("readModel")) {
     const json::object* m = rm->if_object();
     const json::value* name = m ? m->if_contains("name") : nullptr;
-    if (name == nullptr || !name->is_string()) {
-      return refuse(400, "readModel needs a name");
+    const json::value* key = m ? m->if_contains("key") : nullptr;
+    const auto text = [](const json::value* v) {
+      return v != nullptr && v->is_string() && !v->get_string().empty() &&
+             v->get_string().size() <= 256;
+    };
+    if (!text(name) || !text(key)) {
+      return refuse(400, "readModel needs a name and a key (1 to 256 bytes)");
     }
-    // Read models come with projections (issue 4).
-    return refuse(404, "no read model named " +
-                           std::string(name->get_string()) +
-                           " (this server has no projections yet)");
+    sub.read_model = Subscribe::ReadModel{std::string(name->get_string()),
+                                          std::string(key->get_string())};
+    return sub;
   }
   if (const json::value* stream = o.if_contains("stream")) {
     if (!stream->is_string()) return refuse(400, "stream must be a string");
@@ -182,6 +186,20 @@ std::string ErrorFrame(const std::optional<std::string>& id, unsigned status,
   AppendUint(&out, status);
   out.append(R"(,"title":)");
   AppendJsonString(&out, title);
+  out.push_back('}');
+  return out;
+}
+
+std::string ReadModelFrame(std::string_view id, std::string_view key,
+                           std::optional<uint64_t> position,
+                           const std::optional<std::string>& document) {
+  std::string out = OpWithId("read-model", id);
+  out.append(R"(,"key":)");
+  AppendJsonString(&out, key);
+  out.append(R"(,"position":)");
+  AppendOptionalUint(&out, position);
+  out.append(R"(,"document":)");
+  out.append(document ? *document : "null");
   out.push_back('}');
   return out;
 }

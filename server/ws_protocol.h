@@ -26,6 +26,13 @@ struct Auth {
 struct Subscribe {
   std::string id;
   SubscriptionSpec spec;
+  // {"readModel": {"name", "key"}}: a read model's document instead of
+  // events (then `spec` is unused).
+  struct ReadModel {
+    std::string name;
+    std::string key;
+  };
+  std::optional<ReadModel> read_model;
 };
 
 struct Unsubscribe {
@@ -55,6 +62,11 @@ std::string CaughtUpFrame(std::string_view id, std::optional<uint64_t> position,
                           bool stream, std::optional<uint64_t> revision);
 std::string ErrorFrame(const std::optional<std::string>& id, unsigned status,
                        std::string_view title);
+// {"op":"read-model","id","key","position","document"}; `document` is JSON
+// text, or none for null.
+std::string ReadModelFrame(std::string_view id, std::string_view key,
+                           std::optional<uint64_t> position,
+                           const std::optional<std::string>& document);
 // {"op":"event","id":…,"event":{…}} appended to `out`.
 void AppendEventFrame(std::string* out, std::string_view id,
                       GlobalPosition position, const EventView& event);

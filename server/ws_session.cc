@@ -17,7 +17,9 @@
 #include <utility>
 #include <variant>
 
+#include "projections/read_models.h"
 #include "protocol/names.h"
+#include "server/async_store.h"
 #include "server/http_errors.h"
 #include "server/log.h"
 #include "server/stop_registry.h"
@@ -176,13 +178,26 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
               std::to_string(context_.config->ws_max_subscriptions) + ")"));
       co_return;
     }
+    if (sub.read_model &&
+        (context_.projections == nullptr ||
+         context_.projections->Find(sub.read_model->name) == nullptr)) {
+      co_await SendFrame(ws::ErrorFrame(
+          sub.id, 404, "no read model named " + sub.read_model->name));
+      co_return;
+    }
     sub.spec.tenant = *tenant_;
     auto control = std::make_shared<SubscriptionControl>(ws_.get_executor());
     subscriptions_[sub.id] = control;
     co_await SendFrame(ws::SubscribedFrame(sub.id));
-    net::co_spawn(ws_.get_executor(),
-                  RunOne(shared_from_this(), std::move(sub), control),
-                  net::detached);
+    if (sub.read_model) {
+      net::co_spawn(ws_.get_executor(),
+                    RunReadModel(shared_from_this(), std::move(sub), control),
+                    net::detached);
+    } else {
+      net::co_spawn(ws_.get_executor(),
+                    RunOne(shared_from_this(), std::move(sub), control),
+                    net::detached);
+    }
   }
 
   awaitable<void> Handle(ws::Unsubscribe& unsub) {
@@ -247,6 +262,65 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       const unsigned status =
           s.code() == Status::Code::kBusy ? 429 : HttpStatusOf(s);
       co_await self->SendFrame(ws::ErrorFrame(sub.id, status, s.message()));
+    }
+  }
+
+  // A read model's document, then each new version: after every commit of
+  // the projection for this tenant (the runner answers a wait for the next
+  // position), the document is read again and sent if it changed.
+  static awaitable<void> RunReadModel(
+      std::shared_ptr<WsSession> self, ws::Subscribe sub,
+      std::shared_ptr<SubscriptionControl> control) {
+    const std::string name = sub.read_model->name;
+    const std::string key = sub.read_model->key;
+    const std::string tenant = sub.spec.tenant;
+    projections::Runner& runner = *self->context_.projections;
+    std::optional<std::string> sent;
+    bool first = true;
+    while (!control->stopped()) {
+      auto read = co_await RunOn(self->context_.readers, [&] {
+        return projections::ReadDocument(*self->context_.store, name, tenant,
+                                         key);
+      });
+      if (control->stopped()) co_return;
+      if (!read.has_value()) {
+        co_await self->SendFrame(ws::ErrorFrame(
+            sub.id, HttpStatusOf(read.error()), read.error().message()));
+        co_return;
+      }
+      if (first || read->document != sent) {
+        first = false;
+        sent = read->document;
+        co_await self->SendFrame(
+            ws::ReadModelFrame(sub.id, key, read->position, read->document));
+      }
+      // Until the projection applies the tenant's next event, a heartbeat
+      // passes, or the subscription stops.
+      const uint64_t next = read->position ? *read->position + 1 : 0;
+      auto timer = std::make_shared<net::steady_timer>(
+          self->ws_.get_executor(),
+          std::chrono::milliseconds(self->context_.config->heartbeat_ms));
+      auto answer = std::make_shared<std::optional<bool>>();
+      auto strand = self->ws_.get_executor();
+      const uint64_t wait = runner.WhenApplied(
+          name, tenant, next, [timer, answer, strand](bool applied) {
+            net::post(strand, [timer, answer, applied] {
+              *answer = applied;
+              timer->cancel();
+            });
+          });
+      control->OnStop([timer] { timer->cancel(); });
+      co_await timer->async_wait(kUseTuple);
+      control->OnStop(nullptr);
+      if (!answer->has_value()) runner.Forget(wait);
+      if (control->stopped()) co_return;
+      if (!answer->has_value()) {
+        co_await self->SendFrame(ws::HeartbeatFrame());
+      } else if (!**answer) {
+        co_await self->SendFrame(ws::ErrorFrame(
+            sub.id, 503, "the projection " + name + " is faulted"));
+        co_return;
+      }
     }
   }
 

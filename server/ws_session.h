@@ -9,6 +9,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "projections/runner.h"
 #include "server/config.h"
 #include "storage/event_store.h"
 
@@ -24,6 +25,7 @@ bool IsWebSocketUpgrade(const UpgradeRequest& request);
 
 struct WebSocketContext {
   storage::EventStore* store;
+  projections::Runner* projections;
   boost::asio::any_io_executor readers;
   const Config* config;
   StopRegistry* stops;  // shutdown closes sessions with "going away"

@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <csignal>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "tests/integration/integration_test_util.h"
+#include "tests/support/stream_client.h"
 #include "tests/support/temp_dir.h"
 
 namespace cairn::testing {
@@ -142,6 +144,47 @@ TEST_F(ReadModelTest, ProgressFeedPages) {
   EXPECT_EQ(
       client_->Get("/v1/read-models/progress-feed/user-1?before=bad").status,
       400);
+}
+
+// {"readModel": …} on a socket: the current document (null before the
+// learner's first event), then each new version as events are applied.
+TEST_F(ReadModelTest, WebSocketReadModelSubscriptionGetsEachVersion) {
+  WsClient ws(server_.port(), {{"X-Cairn-Tenant", "default"}});
+  ws.SendText(
+      R"({"op":"subscribe","id":"d","readModel":{"name":"dashboard","key":"user-1"}})");
+  const auto next = [&ws]() {
+    for (;;) {
+      WsClient::Message m = ws.Read(std::chrono::seconds(30));
+      if (!m.ok()) {
+        ADD_FAILURE() << m.error;
+        return json::value();
+      }
+      json::value v = json::parse(m.text);
+      if (Str(v, "op") != "heartbeat") return v;
+    }
+  };
+  EXPECT_EQ(Str(next(), "op"), "subscribed");
+  json::value first = next();
+  EXPECT_EQ(Str(first, "op"), "read-model");
+  EXPECT_EQ(Str(first, "key"), "user-1");
+  EXPECT_TRUE(first.at("document").is_null());
+  for (int n = 1; n <= 3; ++n) {
+    ASSERT_EQ(
+        Append("learner-user-1", LearnerEvents("user-1", n - 1, 1)).status,
+        201);
+    json::value v = next();
+    ASSERT_EQ(Str(v, "op"), "read-model") << json::serialize(v);
+    EXPECT_EQ(Int(v, "position"), n - 1);
+    EXPECT_EQ(Int(v.at("document"), "attempts"), n);
+  }
+  // Events of another learner change nothing here: no frame for them.
+  ASSERT_EQ(Append("learner-user-2", LearnerEvents("user-2", 0, 1)).status,
+            201);
+  ASSERT_EQ(Append("learner-user-1", LearnerEvents("user-1", 3, 1)).status,
+            201);
+  json::value v = next();
+  EXPECT_EQ(Int(v, "position"), 4);
+  EXPECT_EQ(Int(v.at("document"), "attempts"), 4);
 }
 
 // kill -9 while the projections run: after a restart they converge to what

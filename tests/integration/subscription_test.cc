@@ -192,8 +192,9 @@ TEST_F(SubscriptionTest, BadMessagesGetErrorFramesAndTheSocketGoesOn) {
       {R"({"op":"subscribe","id":"x","stream":"s","from":"middle"})", 400},
       {R"({"op":"subscribe","id":"x","all":{"types":"A"}})", 400},
       {R"({"op":"subscribe","id":"x","stream":"bad\u0001id"})", 400},
-      {R"({"op":"subscribe","id":"x","readModel":{"name":"dashboard","key":"u"}})",
+      {R"({"op":"subscribe","id":"x","readModel":{"name":"nope","key":"u"}})",
        404},
+      {R"({"op":"subscribe","id":"x","readModel":{"name":"dashboard"}})", 400},
       {R"({"op":"unsubscribe","id":"never"})", 404},
   };
   for (const auto& [text, status] : cases) {
