@@ -3,7 +3,8 @@
 # fresh cairnd on a temp data directory on 127.0.0.1, stopped by its PID:
 # delivery latency of 1,000 stream and 10 log WebSocket subscribers under
 # 2,000 appends/s; one subscriber catching up on 1,000,000 events; the
-# server's memory with 10,000 idle WebSocket subscriptions.
+# server's memory with 10,000 idle WebSocket subscriptions; and (issue 4)
+# read-your-writes on the dashboard under 5,000 appends/s.
 #
 #   bash bench/run_subscription_bench.sh [BUILD_DIR]      (default: build)
 set -euo pipefail
@@ -45,4 +46,10 @@ sleep 2
 cat "$WORK/idle.txt"
 echo "holding: $(rss)"
 wait "$BENCH"
+stop
+
+echo "== read-your-writes: 5,000 appends/s, each followed by a minPosition read"
+start_fresh
+"$SUBBENCH" --target 127.0.0.1:$PORT --mode read-model --subscribers 1000 \
+  --rate 5000 --writers 8 --duration 10
 stop

@@ -11,6 +11,11 @@
 //   idle      N WebSocket subscribers, one stream subscription each, held
 //             open for --hold seconds once all are caught up (measure the
 //             server's memory meanwhile: bench/run_subscription_bench.sh).
+//   read-model  appends of DOMAIN.md AttemptSubmitted events at --rate over
+//             --subscribers learners; after each 201 the writer reads the
+//             learner's dashboard with minPosition = the append's position
+//             (read-your-writes): the time from the 201 to that answer
+//             bounds the projection's lag.
 //
 //   cairn-subscribe-bench --target 127.0.0.1:8642 --mode latency
 //       --subscribers 1000 --log-subscribers 10 --rate 2000 --duration 10
@@ -73,6 +78,11 @@ struct Shared {
   // Per position: when its append was sent and when its 201 came.
   std::unordered_map<uint64_t, std::pair<Clock::time_point, Clock::time_point>>
       appended;
+  // read-model: milliseconds from each 201 to its minPosition read being
+  // answered, and from the append's send (which bounds the projection's
+  // lag from the commit, the commit being between the two).
+  std::vector<double> read_your_writes;
+  std::vector<double> send_to_read;
   // Deliveries: position and when, per kind of subscriber.
   std::vector<std::pair<uint64_t, Clock::time_point>> stream_deliveries;
   std::vector<std::pair<uint64_t, Clock::time_point>> log_deliveries;
@@ -138,8 +148,12 @@ net::awaitable<void> Subscriber(Shared& s, std::string subscribe, bool log) {
   beast::get_lowest_layer(ws).socket().close(ignored);
 }
 
-// Appends one event at a time to lat-K streams, paced to its share of
-// --rate.
+double Ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+// Appends one event at a time to lat-K streams (read-model: learner-uK),
+// paced to its share of --rate.
 net::awaitable<void> Writer(Shared& s, unsigned index,
                             Clock::time_point until) {
   beast::tcp_stream stream(co_await net::this_coro::executor);
@@ -164,8 +178,20 @@ net::awaitable<void> Writer(Shared& s, unsigned index,
     req.set(http::field::host, s.o.target);
     req.set(http::field::content_type, "application/json");
     req.set("X-Cairn-Tenant", s.o.tenant);
-    req.body() = R"({"events":[{"type":"Tick","data":{"i":)" +
-                 std::to_string(i) + "}}]}";
+    if (s.o.mode == "read-model") {
+      req.target("/v1/streams/learner-u" + std::to_string(i % s.o.subscribers) +
+                 "/events");
+      req.body() =
+          R"({"events":[{"type":"AttemptSubmitted","data":{"attemptId":"a)" +
+          std::to_string(i) + R"(","userId":"u)" +
+          std::to_string(i % s.o.subscribers) +
+          R"(","exerciseId":"e","skillId":"skill-)" + std::to_string(i % 5) +
+          R"(","lessonId":"l","correct":true,"score":1,"durationMs":900,)"
+          R"("submittedAt":"2026-11-25T10:00:00Z"}}]})";
+    } else {
+      req.body() = R"({"events":[{"type":"Tick","data":{"i":)" +
+                   std::to_string(i) + "}}]}";
+    }
     req.prepare_payload();
     const auto sent = Clock::now();
     auto [wec, wn] = co_await http::async_write(stream, req, kUseTuple);
@@ -175,13 +201,29 @@ net::awaitable<void> Writer(Shared& s, unsigned index,
       ++s.errors;
       co_return;
     }
+    const auto acked = Clock::now();
     auto position = UintAfter(res.body(), R"("lastPosition":)");
-    if (position) s.appended[*position] = {sent, Clock::now()};
+    if (position) s.appended[*position] = {sent, acked};
+    if (s.o.mode != "read-model" || !position) continue;
+    http::request<http::empty_body> read{
+        http::verb::get,
+        "/v1/read-models/dashboard/u" + std::to_string(i % s.o.subscribers) +
+            "?minPosition=" + std::to_string(*position),
+        11};
+    read.set(http::field::host, s.o.target);
+    read.set("X-Cairn-Tenant", s.o.tenant);
+    auto [gwec, gwn] = co_await http::async_write(stream, read, kUseTuple);
+    http::response<http::string_body> model;
+    auto [grec, grn] =
+        co_await http::async_read(stream, buffer, model, kUseTuple);
+    if (gwec || grec || model.result_int() != 200) {
+      ++s.errors;
+      co_return;
+    }
+    const auto answered = Clock::now();
+    s.read_your_writes.push_back(Ms(answered - acked));
+    s.send_to_read.push_back(Ms(answered - sent));
   }
-}
-
-double Ms(Clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
 }
 
 void Report(const char* name, const Shared& s,
@@ -218,8 +260,8 @@ int Main(int argc, char** argv) {
   CLI::App app{"cairn-subscribe-bench: WebSocket subscriptions under load"};
   app.add_option("--target", o.target, "HOST:PORT of cairnd")
       ->capture_default_str();
-  app.add_option("--mode", o.mode, "latency, catch-up or idle")
-      ->check(CLI::IsMember({"latency", "catch-up", "idle"}))
+  app.add_option("--mode", o.mode, "latency, catch-up, idle or read-model")
+      ->check(CLI::IsMember({"latency", "catch-up", "idle", "read-model"}))
       ->capture_default_str();
   app.add_option("--tenant", o.tenant, "X-Cairn-Tenant")->capture_default_str();
   app.add_option("--subscribers", o.subscribers,
@@ -263,7 +305,8 @@ int Main(int argc, char** argv) {
     return done();
   };
 
-  const unsigned stream_subs = o.mode == "catch-up" ? 0 : o.subscribers;
+  const unsigned stream_subs =
+      o.mode == "catch-up" || o.mode == "read-model" ? 0 : o.subscribers;
   const unsigned log_subs = o.mode == "latency"    ? o.log_subscribers
                             : o.mode == "catch-up" ? 1
                                                    : 0;
@@ -298,6 +341,28 @@ int Main(int argc, char** argv) {
     std::printf("  %llu events in %.3f s: %.0f events/s\n",
                 static_cast<unsigned long long>(s.catch_up_events), seconds,
                 static_cast<double>(s.catch_up_events) / seconds);
+  } else if (o.mode == "read-model") {
+    const auto until =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(o.duration));
+    for (unsigned w = 0; w < o.writers; ++w) spawn(Writer(s, w, until));
+    run_until([] { return false; },
+              std::chrono::seconds(static_cast<int64_t>(o.duration) + 1));
+    std::printf("  %zu appends (%.0f/s), each followed by its read\n",
+                s.appended.size(),
+                static_cast<double>(s.appended.size()) / o.duration);
+    for (auto [what, v] :
+         {std::pair("201 -> minPosition read answered", &s.read_your_writes),
+          std::pair("append sent -> read answered", &s.send_to_read)}) {
+      std::sort(v->begin(), v->end());
+      const auto at = [v](double q) {
+        return v->empty() ? 0.0
+                          : (*v)[std::min(v->size() - 1,
+                                          static_cast<size_t>(q * v->size()))];
+      };
+      std::printf("  %-34s p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n", what,
+                  at(0.5), at(0.99), at(0.999), v->empty() ? 0.0 : v->back());
+    }
   } else if (o.mode == "idle") {
     std::printf("  holding for %.0f s\n", o.hold);
     std::fflush(stdout);
