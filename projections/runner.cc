@@ -37,6 +37,13 @@ Runner::Runner(storage::EventStore* store,
 Runner::~Runner() { Stop(); }
 
 Status Runner::Start() {
+  std::set<std::string> names;
+  for (const Slot& slot : slots_) {
+    if (!names.insert(slot.status.name).second) {
+      return Status::InvalidArgument("two projections are named " +
+                                     slot.status.name);
+    }
+  }
   storage::ProjectionStore& store = store_->Projections();
   for (Slot& slot : slots_) {
     const std::string& name = slot.status.name;

@@ -11,6 +11,7 @@
 
 #include "projections/learning/dashboard.h"
 #include "projections/learning/progress_feed.h"
+#include "projections/plugin.h"
 #include "projections/runner.h"
 #include "server/config.h"
 #include "server/http_server.h"
@@ -66,11 +67,19 @@ int Main(int argc, char** argv) {
         {{"data_dir", config.data_dir}, {"error", store.error().ToString()}});
     return 1;
   }
-  // The built-in projections (shared/DOMAIN.md), kept up to date from the
-  // log; they catch up on start.
+  // The built-in projections (shared/DOMAIN.md) and the plugins, kept up to
+  // date from the log; they catch up on start.
   std::vector<std::unique_ptr<projections::Projection>> built_in;
   built_in.push_back(std::make_unique<projections::learning::Dashboard>());
   built_in.push_back(std::make_unique<projections::learning::ProgressFeed>());
+  for (const std::string& path : config.projection_plugins) {
+    auto plugin = projections::LoadPlugin(path);
+    if (!plugin.has_value()) {
+      server::log::Error("cannot start", {{"error", plugin.error().message()}});
+      return 2;
+    }
+    built_in.push_back(std::move(*plugin));
+  }
   projections::Runner runner(store->get(), std::move(built_in));
   if (Status s = runner.Start(); !s.ok()) {
     server::log::Error("cannot start the projections",

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -185,6 +186,26 @@ TEST_F(ReadModelTest, WebSocketReadModelSubscriptionGetsEachVersion) {
   json::value v = next();
   EXPECT_EQ(Int(v, "position"), 4);
   EXPECT_EQ(Int(v.at("document"), "attempts"), 4);
+}
+
+TEST(ReadModelPluginTest, CairndLoadsAPluginAndRefusesAnotherAbi) {
+  CairndProcess server(
+      std::vector<std::string>{"--projection-plugin", CAIRN_EXAMPLE_PLUGIN});
+  server.Start();
+  HttpClient c(server.port());
+  ASSERT_EQ(c.Post("/v1/streams/s/events", AppendBody(3, "Tick")).status, 201);
+  const HttpResponse r =
+      c.Get("/v1/read-models/count-by-type/Tick?minPosition=2");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Int(Json(r), "document"), 3);
+  const json::value list = Json(c.Get("/v1/projections"));
+  EXPECT_EQ(list.at("projections").as_array().size(), 3u);
+
+  CairndProcess refused(
+      std::vector<std::string>{"--projection-plugin", CAIRN_WRONG_ABI_PLUGIN});
+  EXPECT_THROW(refused.Start(std::chrono::seconds(10)), std::runtime_error);
+  EXPECT_NE(refused.Log().find("built for ABI version 99"), std::string::npos)
+      << refused.Log();
 }
 
 // kill -9 while the projections run: after a restart they converge to what
