@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every C++ file is clang-formatted (.clang-format: Google style).
+# Every C and C++ file is clang-formatted (.clang-format: Google style).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null || { echo "clang-format missing"; exit 1; }
-files=$(git ls-files '*.h' '*.cc' 2>/dev/null || find . -name '*.h' -o -name '*.cc')
+files=$(git ls-files '*.h' '*.cc' '*.c' 2>/dev/null || find . -name '*.h' -o -name '*.cc' -o -name '*.c')
 bad=()
 for f in $files; do
   clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || bad+=("$f")
