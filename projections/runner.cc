@@ -47,16 +47,18 @@ Status Runner::Start() {
   storage::ProjectionStore& store = store_->Projections();
   for (Slot& slot : slots_) {
     const std::string& name = slot.status.name;
-    // A checkpoint written by another version: rebuild from position 0.
+    if (Status s = store.Open(name); !s.ok()) return s;
+    // A checkpoint written by another version: rebuild from position 0
+    // into a shadow while the old state serves.
     for (const std::string& tenant : store_->Tenants()) {
       auto cp = store.Checkpoint(name, tenant);
       if (!cp.has_value()) return cp.error();
       if (cp->version != 0 && cp->version != slot.status.version) {
-        if (Status s = store.Drop(name); !s.ok()) return s;
+        slot.rebuild_requested = true;
+        slot.status.rebuilding = true;
         break;
       }
     }
-    if (Status s = store.Open(name); !s.ok()) return s;
   }
   {
     std::lock_guard lock(inbox_->mu);
@@ -89,6 +91,22 @@ void Runner::Stop() {
     left.swap(waiters_);
   }
   for (auto& w : left) w.done(false);
+}
+
+Status Runner::Rebuild(std::string_view name) {
+  std::lock_guard lock(inbox_->mu);
+  for (Slot& slot : slots_) {
+    if (slot.status.name != name) continue;
+    slot.rebuild_requested = true;
+    slot.status.rebuilding = true;
+    // Wake the thread, with every tenant to go through.
+    for (std::string& tenant : store_->Tenants()) {
+      inbox_->dirty.insert(std::move(tenant));
+    }
+    inbox_->cv.notify_all();
+    return Status::Ok();
+  }
+  return Status::NotFound("no projection named " + std::string(name));
 }
 
 Projection* Runner::Find(std::string_view name) const {
@@ -156,6 +174,14 @@ void Runner::Run() {
       tenants.swap(inbox_->dirty);
       busy_ = true;
     }
+    for (Slot& slot : slots_) {
+      bool rebuild;
+      {
+        std::lock_guard lock(inbox_->mu);
+        rebuild = std::exchange(slot.rebuild_requested, false);
+      }
+      if (rebuild) RebuildNow(slot);
+    }
     for (const std::string& tenant : tenants) {
       for (Slot& slot : slots_) {
         bool faulted;
@@ -169,21 +195,72 @@ void Runner::Run() {
   }
 }
 
-void Runner::CatchUp(Slot& slot, const std::string& tenant) {
+void Runner::RebuildNow(Slot& slot) {
+  storage::ProjectionStore& store = store_->Projections();
+  const auto shadow = storage::ProjectionStore::Target::kShadow;
+  {
+    std::lock_guard lock(inbox_->mu);
+    slot.status.faulted = false;
+    slot.status.error.clear();
+    slot.status.fault_at.reset();
+  }
+  if (Status s = store.StartRebuild(slot.status.name); !s.ok()) {
+    return Fault(slot, std::nullopt, s.ToString());
+  }
+  // Every tenant to its log end as it is now; commits meanwhile are caught
+  // up by the live pass that follows the swap.
+  for (const std::string& tenant : store_->Tenants()) {
+    if (!CatchUp(slot, tenant, shadow)) {
+      // Faulted (or stopping): the old state stays in place.
+      std::lock_guard lock(inbox_->mu);
+      slot.status.rebuilding = false;
+      return;
+    }
+  }
+  if (Status s = store.FinishRebuild(slot.status.name); !s.ok()) {
+    return Fault(slot, std::nullopt, s.ToString());
+  }
+  std::vector<std::function<void()>> calls;
+  {
+    std::lock_guard lock(inbox_->mu);
+    slot.status.rebuilding = false;
+    // What the projection has applied is now the shadow's.
+    for (auto it = applied_.begin(); it != applied_.end();) {
+      it = it->first.first == slot.status.name ? applied_.erase(it) : ++it;
+    }
+    for (std::string& tenant : store_->Tenants()) {
+      auto cp = store.Checkpoint(slot.status.name, tenant);
+      if (cp.has_value()) {
+        applied_[{slot.status.name, tenant}] = cp->next_position;
+      }
+      inbox_->dirty.insert(std::move(tenant));
+    }
+    calls = Answerable();
+  }
+  for (auto& call : calls) call();
+}
+
+bool Runner::CatchUp(Slot& slot, const std::string& tenant,
+                     storage::ProjectionStore::Target target) {
   storage::ProjectionStore& store = store_->Projections();
   const std::string& name = slot.status.name;
-  auto cp = store.Checkpoint(name, tenant);
-  if (!cp.has_value()) return Fault(slot, std::nullopt, cp.error().ToString());
+  const bool live = target == storage::ProjectionStore::Target::kLive;
+  auto cp = store.Checkpoint(name, tenant, target);
+  if (!cp.has_value()) {
+    Fault(slot, std::nullopt, cp.error().ToString());
+    return false;
+  }
   uint64_t next = cp->next_position;
   const uint64_t end = store_->LogEnd(tenant).value();
   while (next < end) {
     {
       std::lock_guard lock(inbox_->mu);
-      if (inbox_->stopping) return;
+      if (inbox_->stopping) return false;
     }
-    auto write = store.Begin(name, tenant);
+    auto write = store.Begin(name, tenant, target);
     if (!write.has_value()) {
-      return Fault(slot, std::nullopt, write.error().ToString());
+      Fault(slot, std::nullopt, write.error().ToString());
+      return false;
     }
     WriteState state(**write);
     storage::LogReadOptions options;
@@ -197,7 +274,7 @@ void Runner::CatchUp(Slot& slot, const std::string& tenant) {
     slot.projection->BeginBatch();
     auto scanned = store_->ScanLog(
         tenant, options, [&](GlobalPosition position, const EventView& e) {
-          if (failed_at) return;
+          if (failed_at) return;  // the rest of the batch is not applied
           Event event{position, e.stream,   e.type,
                       e.data,   e.metadata, e.time_us};
           try {
@@ -218,37 +295,46 @@ void Runner::CatchUp(Slot& slot, const std::string& tenant) {
         });
     if (!scanned.has_value()) {
       slot.projection->AbortBatch();
-      return Fault(slot, std::nullopt, scanned.error().ToString());
+      Fault(slot, std::nullopt, scanned.error().ToString());
+      return false;
     }
     // Nothing of a batch that failed is committed: the projection stays at
     // its checkpoint, before the event it failed on.
     if (failed_at) {
       slot.projection->AbortBatch();
-      return Fault(slot, failed_at, failure);
+      Fault(slot, failed_at, failure);
+      return false;
     }
     try {
       if (Status s = slot.projection->EndBatch(state); !s.ok()) {
-        return Fault(slot, std::nullopt, s.ToString());
+        Fault(slot, std::nullopt, s.ToString());
+        return false;
       }
     } catch (const std::exception& ex) {
-      return Fault(slot, std::nullopt, ex.what());
+      Fault(slot, std::nullopt, ex.what());
+      return false;
     }
     state.Flush();
     const uint64_t done = scanned->value_or(end);
     if (Status s = store.Commit(**write, {done, slot.status.version});
         !s.ok()) {
-      return Fault(slot, std::nullopt, s.ToString());
+      Fault(slot, std::nullopt, s.ToString());
+      return false;
     }
     next = done;
     std::vector<std::function<void()>> calls;
     {
       std::lock_guard lock(inbox_->mu);
       slot.status.skipped += skipped;
-      applied_[{name, tenant}] = next;
-      calls = Answerable();
+      // A shadow's progress is nobody's to wait on until it is swapped in.
+      if (live) {
+        applied_[{name, tenant}] = next;
+        calls = Answerable();
+      }
     }
     for (auto& call : calls) call();
   }
+  return true;
 }
 
 void Runner::Fault(Slot& slot, std::optional<GlobalPosition> at,
@@ -257,6 +343,7 @@ void Runner::Fault(Slot& slot, std::optional<GlobalPosition> at,
   {
     std::lock_guard lock(inbox_->mu);
     slot.status.faulted = true;
+    slot.status.rebuilding = false;
     slot.status.fault_at = at;
     slot.status.error = std::move(error);
     calls = Answerable();

@@ -21,12 +21,14 @@
 
 #include "projections/projection.h"
 #include "storage/event_store.h"
+#include "storage/projection_store.h"
 
 namespace cairn::projections {
 
 struct ProjectionStatus {
   std::string name;
   uint32_t version = 0;
+  bool rebuilding = false;  // into a shadow, the old state still served
   bool faulted = false;
   std::string error;                       // when faulted
   std::optional<GlobalPosition> fault_at;  // the event it failed on
@@ -41,12 +43,17 @@ class Runner {
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  // Opens the projections' families (dropping one whose stored version is
-  // another: it is rebuilt from position 0) and starts the thread, which
-  // first catches every tenant up.
+  // Opens the projections' families and starts the thread, which first
+  // rebuilds a projection whose stored version is another (from position 0,
+  // into a shadow, as Rebuild does) and catches every tenant up.
   Status Start();
   // Stops after the batch in progress. Idempotent.
   void Stop();
+
+  // Rebuilds the projection from position 0 into a shadow while the old
+  // state keeps serving (without advancing), then swaps it in at once and
+  // goes on. Clears a fault. NotFound for an unknown name.
+  Status Rebuild(std::string_view name);
 
   // The projection, or null when there is none of that name.
   Projection* Find(std::string_view name) const;
@@ -70,7 +77,8 @@ class Runner {
   struct Slot {
     std::unique_ptr<Projection> projection;
     ProjectionStatus status;
-    std::set<std::string> types;  // empty: every type
+    std::set<std::string> types;     // empty: every type
+    bool rebuild_requested = false;  // guarded by inbox_->mu
   };
   struct Waiter {
     uint64_t id;
@@ -90,8 +98,13 @@ class Runner {
   };
 
   void Run();
-  // Feeds one projection one tenant's events up to the log end.
-  void CatchUp(Slot& slot, const std::string& tenant);
+  // Feeds one projection one tenant's events up to the log end, into its
+  // live state or its shadow. False when it faulted or the runner stops.
+  bool CatchUp(Slot& slot, const std::string& tenant,
+               storage::ProjectionStore::Target target =
+                   storage::ProjectionStore::Target::kLive);
+  // A requested rebuild, start to swap.
+  void RebuildNow(Slot& slot);
   void Fault(Slot& slot, std::optional<GlobalPosition> at, std::string error);
   // The waiters that can be answered now, removed. REQUIRES: inbox_->mu.
   std::vector<std::function<void()>> Answerable();

@@ -246,7 +246,10 @@ PreparedRequest Api::Prepare(const RequestHead& head) const {
                       trace);
     return p;
   }
-  const bool takes_json = head.method == "POST" || head.method == "PUT";
+  // A rebuild is a POST without a body: no Content-Type to ask for.
+  const bool takes_json =
+      (head.method == "POST" || head.method == "PUT") &&
+      !(p.route.endpoint == Endpoint::kRebuild && !head.has_body);
   if (takes_json && !IsJsonContentType(head.content_type)) {
     p.early = Problem(415, "the body must be application/json", trace);
     return p;
@@ -326,6 +329,18 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
       co_return co_await ReadModel(p, head, tenant);
     case Endpoint::kProjections:
       co_return co_await ListProjections(p, tenant);
+    case Endpoint::kRebuild: {
+      // Admin scope comes with auth (issue 5); dev mode allows it.
+      const std::string& name = route.projection;
+      Status s = projections_ == nullptr
+                     ? Status::NotFound("no projection named " + name)
+                     : projections_->Rebuild(name);
+      if (!s.ok()) co_return ProblemFromStatus(s, trace);
+      std::string body = R"({"name":)";
+      AppendJsonString(&body, name);
+      body += R"(,"status":"rebuilding"})";
+      co_return Json(202, std::move(body));
+    }
     default:
       co_return Problem(404, "no such route", trace);
   }
@@ -725,7 +740,9 @@ awaitable<HttpResponse> Api::ListProjections(const PreparedRequest& p,
       out += R"(,"version":)";
       AppendUint(&out, s.version);
       out += R"(,"status":)";
-      out += s.faulted ? R"("faulted")" : R"("running")";
+      out += s.faulted      ? R"("faulted")"
+             : s.rebuilding ? R"("rebuilding")"
+                            : R"("running")";
       out += R"(,"checkpoint":)";
       AppendOptionalUint(&out, cp->next_position > 0
                                    ? std::optional(cp->next_position - 1)

@@ -74,6 +74,9 @@ Route MatchRoute(std::string_view method, std::string_view target) {
     match(Endpoint::kReadModel, {"GET"});
   } else if (is({"v1", "projections"})) {
     match(Endpoint::kProjections, {"GET"});
+  } else if (is({"v1", "projections", "*", "rebuild"})) {
+    r.projection = seg[2];
+    match(Endpoint::kRebuild, {"POST"});
   } else {
     r.outcome = Route::Outcome::kNotFound;
   }

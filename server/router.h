@@ -19,6 +19,7 @@ enum class Endpoint {
   kTransactions,    // POST /v1/transactions
   kReadModel,       // GET /v1/read-models/{projection}/{key}
   kProjections,     // GET /v1/projections
+  kRebuild,         // POST /v1/projections/{projection}/rebuild
 };
 
 struct Route {

@@ -41,9 +41,15 @@ class ProjectionWrite {
                               const KeyValueVisitor& visit) = 0;
 };
 
-// Thread-safe.
+// Thread-safe. A projection's state may be rebuilt beside the one that
+// serves (its shadow), then swapped in at once.
 class ProjectionStore {
  public:
+  enum class Target {
+    kLive,    // what readers see
+    kShadow,  // a rebuild in progress (StartRebuild)
+  };
+
   virtual ~ProjectionStore() = default;
 
   // Makes sure the projection's family exists.
@@ -53,12 +59,20 @@ class ProjectionStore {
   virtual Status Drop(std::string_view projection) = 0;
 
   // {0, 0} when the projection has not committed for the tenant.
-  virtual Result<ProjectionCheckpoint> Checkpoint(std::string_view projection,
-                                                  std::string_view tenant) = 0;
+  virtual Result<ProjectionCheckpoint> Checkpoint(
+      std::string_view projection, std::string_view tenant,
+      Target target = Target::kLive) = 0;
 
   // A write for a tenant that has events (NotFound otherwise).
   virtual Result<std::unique_ptr<ProjectionWrite>> Begin(
-      std::string_view projection, std::string_view tenant) = 0;
+      std::string_view projection, std::string_view tenant,
+      Target target = Target::kLive) = 0;
+
+  // Starts an empty shadow of the projection (dropping an unfinished one).
+  virtual Status StartRebuild(std::string_view projection) = 0;
+  // Makes the shadow the projection, state and checkpoints at once (one
+  // write); the old state is dropped (readers holding it finish).
+  virtual Status FinishRebuild(std::string_view projection) = 0;
   // Commits the write's changes and the new checkpoint in one batch.
   virtual Status Commit(ProjectionWrite& write,
                         const ProjectionCheckpoint& checkpoint) = 0;

@@ -163,10 +163,25 @@ Status Db::DropProjectionFamily(std::string_view name) {
   return Status::Ok();
 }
 
+Status Db::RetireProjectionFamily(std::string_view name) {
+  std::lock_guard lock(mu_);
+  auto it = projections_.find(name);
+  if (it == projections_.end()) return Status::Ok();
+  auto s = db_->DropColumnFamily(it->second);
+  if (!s.ok()) return FromRocksDb(s);
+  retired_.push_back(it->second);
+  projections_.erase(it);
+  return Status::Ok();
+}
+
 Db::~Db() {
   for (auto* h : families()) {
     db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   }
+  for (auto* h : retired_) {
+    db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+  retired_.clear();
   handles_.clear();
   projections_.clear();
   if (db_) {

@@ -39,7 +39,11 @@ class Db {
   Result<rocksdb::ColumnFamilyHandle*> ProjectionFamily(std::string_view name,
                                                         bool create);
   // Drops a projection's family and everything in it (a rebuild from 0).
+  // REQUIRES: nobody uses its handle.
   Status DropProjectionFamily(std::string_view name);
+  // Drops it while readers may still hold its handle: the handle stays
+  // valid (and its data readable) until this object ends.
+  Status RetireProjectionFamily(std::string_view name);
 
   // The write options that give the configured durability.
   const rocksdb::WriteOptions& write_options() const { return write_options_; }
@@ -55,7 +59,8 @@ class Db {
   rocksdb::ColumnFamilyOptions projection_options_;
   mutable std::mutex mu_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>>
-      projections_;  // guarded by mu_
+      projections_;                                    // guarded by mu_
+  std::vector<rocksdb::ColumnFamilyHandle*> retired_;  // guarded by mu_
 };
 
 }  // namespace cairn::storage

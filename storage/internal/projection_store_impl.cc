@@ -2,6 +2,9 @@
 
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <map>
+#include <mutex>
+
 #include "storage/internal/keys.h"
 #include "storage/internal/rocksdb_status.h"
 
@@ -119,32 +122,44 @@ class Write final : public ProjectionWrite {
   rocksdb::WriteBatchWithIndex batch_;
 };
 
+// A projection's state lives in a family named after its physical name:
+// the projection's name, or after a rebuild "NAME#G" (generation G). The
+// directory's 'A' entry maps the name to the physical name in use, so a
+// rebuild swaps in with one write.
 class ProjectionStoreImpl final : public ProjectionStore {
  public:
   ProjectionStoreImpl(Db* db, TenantDirectory* tenants)
       : db_(db), tenants_(tenants) {}
 
   Status Open(std::string_view projection) override {
-    auto family = db_->ProjectionFamily(projection, /*create=*/true);
+    auto physical = Physical(projection, Target::kLive);
+    if (!physical.has_value()) return physical.error();
+    auto family = db_->ProjectionFamily(*physical, /*create=*/true);
     return family.has_value() ? Status::Ok() : family.error();
   }
 
   Status Drop(std::string_view projection) override {
-    if (Status s = db_->DropProjectionFamily(projection); !s.ok()) return s;
-    const std::string begin = CheckpointPrefix(projection);
-    const std::string end = PrefixEnd(begin);
-    rocksdb::WriteOptions options = db_->write_options();
-    return FromRocksDb(
-        db_->db()->DeleteRange(options, db_->directory(), begin, end));
+    auto physical = Physical(projection, Target::kLive);
+    if (!physical.has_value()) return physical.error();
+    if (Status s = DropPhysical(*physical, /*retire=*/false); !s.ok()) {
+      return s;
+    }
+    std::lock_guard lock(mu_);
+    active_.erase(std::string(projection));
+    return FromRocksDb(db_->db()->Delete(db_->write_options(), db_->directory(),
+                                         AliasKey(projection)));
   }
 
   Result<ProjectionCheckpoint> Checkpoint(std::string_view projection,
-                                          std::string_view tenant) override {
+                                          std::string_view tenant,
+                                          Target target) override {
     const auto* t = tenants_->Find(tenant);
     if (t == nullptr) return ProjectionCheckpoint{};
+    auto physical = Physical(projection, target);
+    if (!physical.has_value()) return physical.error();
     std::string value;
     auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->directory(),
-                            CheckpointKey(projection, t->id), &value);
+                            CheckpointKey(*physical, t->id), &value);
     if (s.IsNotFound()) return ProjectionCheckpoint{};
     if (!s.ok()) return FromRocksDb(s);
     if (value.size() != 12) return Status::Corruption("bad checkpoint");
@@ -152,14 +167,17 @@ class ProjectionStoreImpl final : public ProjectionStore {
                                 keys::GetBigEndian32(value.data() + 8)};
   }
 
-  Result<std::unique_ptr<ProjectionWrite>> Begin(
-      std::string_view projection, std::string_view tenant) override {
+  Result<std::unique_ptr<ProjectionWrite>> Begin(std::string_view projection,
+                                                 std::string_view tenant,
+                                                 Target target) override {
     const auto* t = tenants_->Find(tenant);
     if (t == nullptr) return Status::NotFound("no events for this tenant");
-    auto family = Family(projection);
+    auto physical = Physical(projection, target);
+    if (!physical.has_value()) return physical.error();
+    auto family = Family(*physical);
     if (!family.has_value()) return family.error();
     return std::unique_ptr<ProjectionWrite>(
-        std::make_unique<Write>(db_, *family, std::string(projection), t->id));
+        std::make_unique<Write>(db_, *family, *physical, t->id));
   }
 
   Status Commit(ProjectionWrite& write,
@@ -167,12 +185,45 @@ class ProjectionStoreImpl final : public ProjectionStore {
     return static_cast<Write&>(write).Commit(checkpoint);
   }
 
+  Status StartRebuild(std::string_view projection) override {
+    auto live = Physical(projection, Target::kLive);
+    if (!live.has_value()) return live.error();
+    const size_t hash = live->rfind('#');
+    const uint64_t generation =
+        hash == std::string::npos ? 0 : std::stoull(live->substr(hash + 1));
+    const std::string shadow =
+        std::string(projection) + "#" + std::to_string(generation + 1);
+    if (Status s = DropPhysical(shadow, /*retire=*/false); !s.ok()) return s;
+    auto family = db_->ProjectionFamily(shadow, /*create=*/true);
+    if (!family.has_value()) return family.error();
+    std::lock_guard lock(mu_);
+    shadows_[std::string(projection)] = shadow;
+    return Status::Ok();
+  }
+
+  Status FinishRebuild(std::string_view projection) override {
+    auto live = Physical(projection, Target::kLive);
+    if (!live.has_value()) return live.error();
+    auto shadow = Physical(projection, Target::kShadow);
+    if (!shadow.has_value()) return shadow.error();
+    auto s = db_->db()->Put(db_->write_options(), db_->directory(),
+                            AliasKey(projection), *shadow);
+    if (!s.ok()) return FromRocksDb(s);
+    {
+      std::lock_guard lock(mu_);
+      active_[std::string(projection)] = *shadow;
+      shadows_.erase(std::string(projection));
+    }
+    // Readers that took the old family before the swap finish with it.
+    return DropPhysical(*live, /*retire=*/true);
+  }
+
   Result<std::optional<std::string>> Get(std::string_view projection,
                                          std::string_view tenant,
                                          std::string_view key) override {
     const auto* t = tenants_->Find(tenant);
     if (t == nullptr) return std::optional<std::string>();
-    auto family = Family(projection);
+    auto family = LiveFamily(projection);
     if (!family.has_value()) return family.error();
     std::string value;
     auto s = db_->db()->Get(rocksdb::ReadOptions(), *family,
@@ -187,7 +238,7 @@ class ProjectionStoreImpl final : public ProjectionStore {
                       const KeyValueVisitor& visit) override {
     const auto* t = tenants_->Find(tenant);
     if (t == nullptr) return Status::Ok();
-    auto family = Family(projection);
+    auto family = LiveFamily(projection);
     if (!family.has_value()) return family.error();
     const std::string full = StateKey(t->id, prefix);
     const std::string upper =
@@ -198,17 +249,69 @@ class ProjectionStoreImpl final : public ProjectionStore {
   }
 
  private:
-  Result<rocksdb::ColumnFamilyHandle*> Family(std::string_view projection) {
-    auto family = db_->ProjectionFamily(projection, /*create=*/false);
+  static std::string AliasKey(std::string_view projection) {
+    return "A" + std::string(projection);
+  }
+
+  // The physical name of the live state or of the shadow.
+  Result<std::string> Physical(std::string_view projection, Target target) {
+    std::lock_guard lock(mu_);
+    if (target == Target::kShadow) {
+      auto it = shadows_.find(projection);
+      if (it == shadows_.end()) {
+        return Status::NotFound("no rebuild of " + std::string(projection));
+      }
+      return it->second;
+    }
+    auto it = active_.find(projection);
+    if (it != active_.end()) return it->second;
+    std::string physical;
+    auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->directory(),
+                            AliasKey(projection), &physical);
+    if (s.IsNotFound()) {
+      physical = std::string(projection);
+    } else if (!s.ok()) {
+      return FromRocksDb(s);
+    }
+    active_.emplace(std::string(projection), physical);
+    return physical;
+  }
+
+  // Drops a physical family and its checkpoints.
+  Status DropPhysical(const std::string& physical, bool retire) {
+    Status s = retire ? db_->RetireProjectionFamily(physical)
+                      : db_->DropProjectionFamily(physical);
+    if (!s.ok()) return s;
+    const std::string begin = CheckpointPrefix(physical);
+    return FromRocksDb(db_->db()->DeleteRange(
+        db_->write_options(), db_->directory(), begin, PrefixEnd(begin)));
+  }
+
+  // The live family; a read that raced a swap looks the name up again.
+  Result<rocksdb::ColumnFamilyHandle*> LiveFamily(std::string_view projection) {
+    for (int attempt = 0;; ++attempt) {
+      auto physical = Physical(projection, Target::kLive);
+      if (!physical.has_value()) return physical.error();
+      auto family = Family(*physical);
+      if (family.has_value() || attempt == 1) return family;
+    }
+  }
+
+  Result<rocksdb::ColumnFamilyHandle*> Family(const std::string& physical) {
+    auto family = db_->ProjectionFamily(physical, /*create=*/false);
     if (!family.has_value()) return family.error();
     if (*family == nullptr) {
-      return Status::NotFound("no projection " + std::string(projection));
+      return Status::NotFound("no projection " + physical);
     }
     return *family;
   }
 
   Db* const db_;
   TenantDirectory* const tenants_;
+  std::mutex mu_;
+  // Logical name -> physical name: in use, and being rebuilt.
+  std::map<std::string, std::string, std::less<>> active_;   // guarded by mu_
+  std::map<std::string, std::string, std::less<>> shadows_;  // guarded by mu_
 };
 
 }  // namespace

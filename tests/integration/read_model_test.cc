@@ -114,6 +114,30 @@ TEST_F(ReadModelTest, EtagsStatusesAndErrors) {
             404);
 }
 
+TEST_F(ReadModelTest, RebuildOverHttpServesTheSameDocuments) {
+  ASSERT_EQ(Append("learner-user-1", LearnerEvents("user-1", 0, 30)).status,
+            201);
+  const std::string target = "/v1/read-models/dashboard/user-1?minPosition=29";
+  const HttpResponse before = client_->Get(target);
+  ASSERT_EQ(before.status, 200);
+  const HttpResponse rebuild =
+      client_->Request("POST", "/v1/projections/dashboard/rebuild");
+  ASSERT_EQ(rebuild.status, 202) << rebuild.body;
+  EXPECT_EQ(Str(Json(rebuild), "status"), "rebuilding");
+  // Served throughout; once the rebuild has caught up with the next
+  // append, the same figures plus that append.
+  ASSERT_EQ(Append("learner-user-1", LearnerEvents("user-1", 30, 1)).status,
+            201);
+  const HttpResponse after =
+      client_->Get("/v1/read-models/dashboard/user-1?minPosition=30");
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(Int(Json(after).at("document"), "attempts"),
+            Int(Json(before).at("document"), "attempts") + 1);
+  EXPECT_EQ(client_->Request("POST", "/v1/projections/nope/rebuild").status,
+            404);
+  EXPECT_EQ(client_->Get("/v1/projections/dashboard/rebuild").status, 405);
+}
+
 TEST_F(ReadModelTest, ProgressFeedPages) {
   // 40 events: 4 lessons completed, milestones at every 10th correct.
   ASSERT_EQ(Append("learner-user-1", LearnerEvents("user-1", 0, 40)).status,

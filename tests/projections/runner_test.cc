@@ -256,6 +256,51 @@ TEST_F(RunnerTest, WhenAppliedAnswersOnceThePositionIsApplied) {
   EXPECT_FALSE(never_future.get());
 }
 
+TEST_F(RunnerTest, RebuildIntoAShadowSwapsInTheSameState) {
+  std::vector<std::unique_ptr<Projection>> p = BuiltIn();
+  p.push_back(std::make_unique<Fragile>());
+  StartRunner(std::move(p));
+  for (int i = 0; i < 50; ++i) {
+    AppendOk(DomainEvent(
+        "acme", "u" + std::to_string(i % 3), "AttemptSubmitted",
+        Attempt("u" + std::to_string(i % 3), i % 2,
+                "2026-11-2" + std::to_string(i % 5) + "T09:00:00Z")));
+  }
+  AppendOk(DomainEvent("acme", "u1", "Boom", "{}"));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  const auto before = Dump("dashboard", "acme");
+  const auto feed_before = Dump("progress-feed", "acme");
+  ASSERT_EQ(before.size(), 3u);
+
+  ASSERT_TRUE(runner_->Rebuild("dashboard").ok());
+  ASSERT_TRUE(runner_->Rebuild("fragile").ok());
+  EXPECT_TRUE(runner_->Rebuild("nope").IsNotFound());
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(Dump("dashboard", "acme"), before);
+  EXPECT_EQ(Dump("progress-feed", "acme"), feed_before);
+  EXPECT_EQ(
+      store_->Projections().Checkpoint("dashboard", "acme")->next_position,
+      51u);
+  for (const ProjectionStatus& s : runner_->Statuses()) {
+    EXPECT_FALSE(s.rebuilding) << s.name;
+    // The rebuilt fragile projection meets its bad event again.
+    EXPECT_EQ(s.faulted, s.name == "fragile") << s.name;
+  }
+  // It goes on live after the swap, and survives a restart.
+  AppendOk(DomainEvent("acme", "u9", "AttemptSubmitted",
+                       Attempt("u9", true, "2026-11-25T09:00:00Z")));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(Dump("dashboard", "acme").size(), 4u);
+  StartRunner(BuiltIn());
+  AppendOk(DomainEvent("acme", "u9", "AttemptSubmitted",
+                       Attempt("u9", true, "2026-11-25T10:00:00Z")));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  CommittedState state(store_->Projections(), "dashboard", "acme");
+  auto doc = learning::Dashboard::Document(state, "u9");
+  ASSERT_TRUE(doc.has_value());
+  EXPECT_NE(doc->find(R"("attempts":2)"), std::string::npos) << *doc;
+}
+
 TEST_F(RunnerTest, ANewVersionRebuildsFromPositionZero) {
   std::vector<std::unique_ptr<Projection>> v1;
   v1.push_back(std::make_unique<Versioned>(1));
