@@ -94,13 +94,14 @@ void Runner::Stop() {
 }
 
 Status Runner::Rebuild(std::string_view name) {
+  std::vector<std::string> tenants = store_->Tenants();
   std::lock_guard lock(inbox_->mu);
   for (Slot& slot : slots_) {
     if (slot.status.name != name) continue;
     slot.rebuild_requested = true;
     slot.status.rebuilding = true;
     // Wake the thread, with every tenant to go through.
-    for (std::string& tenant : store_->Tenants()) {
+    for (std::string& tenant : tenants) {
       inbox_->dirty.insert(std::move(tenant));
     }
     inbox_->cv.notify_all();
@@ -220,19 +221,23 @@ void Runner::RebuildNow(Slot& slot) {
   if (Status s = store.FinishRebuild(slot.status.name); !s.ok()) {
     return Fault(slot, std::nullopt, s.ToString());
   }
+  // What the projection has applied is now the shadow's (read before the
+  // lock: the sequencer's commit listener takes it too).
+  std::vector<std::pair<std::string, uint64_t>> applied;
+  for (std::string& tenant : store_->Tenants()) {
+    auto cp = store.Checkpoint(slot.status.name, tenant);
+    applied.emplace_back(std::move(tenant),
+                         cp.has_value() ? cp->next_position : 0);
+  }
   std::vector<std::function<void()>> calls;
   {
     std::lock_guard lock(inbox_->mu);
     slot.status.rebuilding = false;
-    // What the projection has applied is now the shadow's.
     for (auto it = applied_.begin(); it != applied_.end();) {
       it = it->first.first == slot.status.name ? applied_.erase(it) : ++it;
     }
-    for (std::string& tenant : store_->Tenants()) {
-      auto cp = store.Checkpoint(slot.status.name, tenant);
-      if (cp.has_value()) {
-        applied_[{slot.status.name, tenant}] = cp->next_position;
-      }
+    for (auto& [tenant, next] : applied) {
+      applied_[{slot.status.name, tenant}] = next;
       inbox_->dirty.insert(std::move(tenant));
     }
     calls = Answerable();
