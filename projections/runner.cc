@@ -66,7 +66,7 @@ Status Runner::Start() {
       inbox_->dirty.insert(std::move(tenant));
     }
   }
-  store_->Live().AddCommitListener(
+  listener_ = store_->Live().AddCommitListener(
       [inbox = std::weak_ptr<Inbox>(inbox_)](std::string_view tenant) {
         if (auto in = inbox.lock()) {
           std::lock_guard lock(in->mu);
@@ -86,6 +86,9 @@ void Runner::Stop() {
     inbox_->cv.notify_all();
   }
   if (thread_.joinable()) thread_.join();
+  if (listener_ != 0) {
+    store_->Live().RemoveCommitListener(std::exchange(listener_, 0));
+  }
   {
     std::lock_guard lock(inbox_->mu);
     left.swap(waiters_);

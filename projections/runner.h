@@ -88,8 +88,8 @@ class Runner {
     std::function<void(bool)> done;
   };
 
-  // What the store's commit listener reaches: shared, because the listener
-  // lives as long as the store and may outlive the runner.
+  // What the store's commit listener reaches: shared, because a commit in
+  // flight may still call the listener as the runner stops.
   struct Inbox {
     std::mutex mu;
     std::condition_variable cv;
@@ -118,6 +118,7 @@ class Runner {
   // The next position each projection applies, per tenant (what it has
   // applied since start): guarded by inbox_->mu.
   std::map<std::pair<std::string, std::string>, uint64_t> applied_;
+  uint64_t listener_ = 0;  // the live log's commit listener, while running
   std::thread thread_;
 };
 

@@ -89,7 +89,7 @@ void LiveLog::Close(std::string_view tenant,
 void LiveLog::Publish(std::string_view tenant,
                       const std::function<CommittedEventsPtr()>& build) {
   std::lock_guard lock(mu_);
-  for (const auto& listener : listeners_) listener(tenant);
+  for (const auto& [id, listener] : listeners_) listener(tenant);
   auto it = tenants_.find(tenant);
   if (it == tenants_.end()) return;  // nobody listens: nothing is built
   Tenant& t = it->second;
@@ -106,10 +106,17 @@ void LiveLog::Publish(std::string_view tenant,
   }
 }
 
-void LiveLog::AddCommitListener(
+uint64_t LiveLog::AddCommitListener(
     std::function<void(std::string_view tenant)> listener) {
   std::lock_guard lock(mu_);
-  listeners_.push_back(std::move(listener));
+  const uint64_t id = next_listener_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void LiveLog::RemoveCommitListener(uint64_t id) {
+  std::lock_guard lock(mu_);
+  listeners_.erase(id);
 }
 
 size_t LiveLog::open_taps() const {

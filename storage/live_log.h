@@ -114,8 +114,11 @@ class LiveLog {
   // Calls `listener` with the tenant's name after each commit that added
   // events, on the sequencer's thread, under this log's lock: it must be
   // quick and must not call back into this log (the projection runner
-  // only marks the tenant and wakes its thread). For the store's lifetime.
-  void AddCommitListener(std::function<void(std::string_view tenant)> listener);
+  // only marks the tenant and wakes its thread). Returns an id for
+  // RemoveCommitListener.
+  uint64_t AddCommitListener(
+      std::function<void(std::string_view tenant)> listener);
+  void RemoveCommitListener(uint64_t id);
 
   // Taps open now, for metrics and tests.
   size_t open_taps() const;
@@ -130,9 +133,10 @@ class LiveLog {
   const std::function<GlobalPosition(std::string_view)> log_end_;
   mutable std::mutex mu_;
   std::map<std::string, Tenant, std::less<>> tenants_;  // guarded by mu_
-  std::vector<std::function<void(std::string_view)>>
-      listeners_;         // guarded by mu_
-  size_t open_taps_ = 0;  // guarded by mu_
+  std::map<uint64_t, std::function<void(std::string_view)>>
+      listeners_;               // guarded by mu_
+  uint64_t next_listener_ = 1;  // guarded by mu_
+  size_t open_taps_ = 0;        // guarded by mu_
 };
 
 }  // namespace cairn::storage
