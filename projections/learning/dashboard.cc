@@ -12,8 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string StateKey(std::string_view user) { return "s" + std::string(user); }
-
 int64_t Int(const json::object& o, std::string_view k) {
   const json::value* v = o.if_contains(k);
   return v == nullptr || v->is_null() ? 0 : v->to_number<int64_t>();
@@ -100,23 +98,16 @@ std::string Render(std::string_view user, const json::object& s) {
 
 }  // namespace
 
-Result<Applied> Dashboard::Apply(const Event& event, State& state) {
-  bool bad = false;
-  auto parsed = ParseLearnerEvent(event.type, event.data, &bad);
-  if (!parsed) return bad ? Applied::kSkipped : Applied::kIgnored;
-  const std::string& user = std::visit(
-      [](const auto& e) -> const std::string& { return e.user_id; }, *parsed);
+json::object Dashboard::FreshState() const {
+  return json::object{{"attempts", 0},         {"correct", 0},
+                      {"lessons", 0},          {"goal", nullptr},
+                      {"days", json::array()}, {"skills", json::object()}};
+}
 
-  const std::string key = StateKey(user);
-  LearnerState& learner = cache_.Load(state, key, [] {
-    // Every key the batch's end writes is here from the start, so that the
-    // bytes stored do not depend on where batches begin and end.
-    return json::object{{"attempts", 0},         {"correct", 0},
-                        {"lessons", 0},          {"goal", nullptr},
-                        {"days", json::array()}, {"skills", json::object()}};
-  });
+void Dashboard::Update(const LearnerEvent& event, const std::string&,
+                       GlobalPosition, LearnerState& learner, State&) {
   json::object& s = learner.fields;
-  if (const auto* a = std::get_if<AttemptSubmitted>(&*parsed)) {
+  if (const auto* a = std::get_if<AttemptSubmitted>(&event)) {
     s["attempts"] = Int(s, "attempts") + 1;
     if (a->correct) s["correct"] = Int(s, "correct") + 1;
     KeepLatest(s, "lastUs", "lastAt", a->submitted_us, a->submitted_at);
@@ -127,14 +118,12 @@ Result<Applied> Dashboard::Apply(const Event& event, State& state) {
     skill["attempts"] = Int(skill, "attempts") + 1;
     if (a->correct) skill["correct"] = Int(skill, "correct") + 1;
     KeepLatest(skill, "lastUs", "lastAt", a->submitted_us, a->submitted_at);
-  } else if (const auto* c = std::get_if<LessonCompleted>(&*parsed)) {
+  } else if (const auto* c = std::get_if<LessonCompleted>(&event)) {
     s["lessons"] = Int(s, "lessons") + 1;
     KeepLatest(s, "lastUs", "lastAt", c->completed_us, c->completed_at);
   } else {
-    s["goal"] = std::get<DailyGoalSet>(*parsed).attempts_per_day;
+    s["goal"] = std::get<DailyGoalSet>(event).attempts_per_day;
   }
-  cache_.Changed(state, key);
-  return Applied::kApplied;
 }
 
 std::optional<std::string> Dashboard::Document(State& state,

@@ -3,10 +3,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "projections/learning/learner_cache.h"
-#include "projections/projection.h"
+#include "projections/learning/learner_projection.h"
 
 namespace cairn::projections::learning {
 
@@ -17,20 +15,10 @@ namespace cairn::projections::learning {
 // State keys: "s" + userId holds what the figures are made from (JSON with
 // integers and strings only); the document is rendered from it when read
 // (one write per event rather than two: reads are far fewer than events).
-class Dashboard final : public Projection {
+class Dashboard final : public LearnerProjection {
  public:
   std::string_view name() const override { return "dashboard"; }
   uint32_t version() const override { return 1; }
-  std::vector<std::string> types() const override {
-    return {"AttemptSubmitted", "LessonCompleted", "DailyGoalSet"};
-  }
-  void BeginBatch() override { cache_.Begin(); }
-  Status EndBatch(State& state) override {
-    cache_.End(state);
-    return Status::Ok();
-  }
-  void AbortBatch() override { cache_.Abort(); }
-  Result<Applied> Apply(const Event& event, State& state) override;
 
   // The document of `user_id` (rendered from its state), none before its
   // first event.
@@ -38,7 +26,10 @@ class Dashboard final : public Projection {
                                              std::string_view user_id);
 
  private:
-  LearnerCache cache_;
+  boost::json::object FreshState() const override;
+  void Update(const LearnerEvent& event, const std::string& user,
+              GlobalPosition position, LearnerState& learner,
+              State& state) override;
 };
 
 }  // namespace cairn::projections::learning

@@ -99,41 +99,36 @@ class Item {
 
 }  // namespace
 
-Result<Applied> ProgressFeed::Apply(const Event& event, State& state) {
-  bool bad = false;
-  auto parsed = ParseLearnerEvent(event.type, event.data, &bad);
-  if (!parsed) return bad ? Applied::kSkipped : Applied::kIgnored;
-  const std::string& user = std::visit(
-      [](const auto& e) -> const std::string& { return e.user_id; }, *parsed);
-  const std::string state_key = "s" + user;
-  LearnerState& learner = cache_.Load(state, state_key, [] {
-    // "days" from the start: see Dashboard::Apply.
-    // "days" from the start: see Dashboard::Apply.
-    return json::object{{"correct", 0},
-                        {"goal", nullptr},
-                        {"days", json::array()},
-                        {"skills", json::array()},
-                        {"goalMetDays", json::array()}};
-  });
+json::object ProgressFeed::FreshState() const {
+  return json::object{{"correct", 0},
+                      {"goal", nullptr},
+                      {"days", json::array()},
+                      {"skills", json::array()},
+                      {"goalMetDays", json::array()}};
+}
+
+void ProgressFeed::Update(const LearnerEvent& event, const std::string& user,
+                          GlobalPosition at, LearnerState& learner,
+                          State& state) {
   json::object& s = learner.fields;
   Activity& activity = learner.days;
 
-  const uint64_t position = event.position.value();
+  const uint64_t position = at.value();
   uint64_t index = 0;
   const auto add = [&](std::string item) {
     state.Put(ItemKey(user, position, index++), item);
   };
 
-  if (const auto* c = std::get_if<LessonCompleted>(&*parsed)) {
+  if (const auto* c = std::get_if<LessonCompleted>(&event)) {
     add(Item(position, index, c->completed_at, "lesson-completed",
              "Completed lesson " + c->lesson_id)
             .Text("lessonId", c->lesson_id)
             .Number("score", c->score)
             .Done());
-  } else if (const auto* g = std::get_if<DailyGoalSet>(&*parsed)) {
+  } else if (const auto* g = std::get_if<DailyGoalSet>(&event)) {
     s["goal"] = g->attempts_per_day;
   } else {
-    const auto& a = std::get<AttemptSubmitted>(*parsed);
+    const auto& a = std::get<AttemptSubmitted>(event);
     const int64_t streak_before = activity.CurrentStreak();
     const int64_t day = DayOf(a.submitted_us);
     activity.Add(day);
@@ -180,8 +175,6 @@ Result<Applied> ProgressFeed::Apply(const Event& event, State& state) {
               .Done());
     }
   }
-  cache_.Changed(state, state_key);
-  return Applied::kApplied;
 }
 
 Result<std::string> ProgressFeed::Page(State& state, std::string_view user_id,

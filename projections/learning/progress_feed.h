@@ -4,10 +4,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "projections/learning/learner_cache.h"
-#include "projections/projection.h"
+#include "projections/learning/learner_projection.h"
 
 namespace cairn::projections::learning {
 
@@ -19,20 +17,10 @@ namespace cairn::projections::learning {
 // State keys: "s" + userId, what the milestones are judged from (JSON);
 // "i" + length + userId + position + index (big-endian), one item each, so
 // that a page is one backward scan.
-class ProgressFeed final : public Projection {
+class ProgressFeed final : public LearnerProjection {
  public:
   std::string_view name() const override { return "progress-feed"; }
   uint32_t version() const override { return 1; }
-  std::vector<std::string> types() const override {
-    return {"AttemptSubmitted", "LessonCompleted", "DailyGoalSet"};
-  }
-  void BeginBatch() override { cache_.Begin(); }
-  Status EndBatch(State& state) override {
-    cache_.End(state);
-    return Status::Ok();
-  }
-  void AbortBatch() override { cache_.Abort(); }
-  Result<Applied> Apply(const Event& event, State& state) override;
 
   // {"userId","items":[…],"next":cursor|null}: up to `limit` items older
   // than `before` (a cursor; none: from the newest). InvalidArgument for a
@@ -42,7 +30,10 @@ class ProgressFeed final : public Projection {
                                   size_t limit);
 
  private:
-  LearnerCache cache_;
+  boost::json::object FreshState() const override;
+  void Update(const LearnerEvent& event, const std::string& user,
+              GlobalPosition position, LearnerState& learner,
+              State& state) override;
 };
 
 }  // namespace cairn::projections::learning
