@@ -1,10 +1,5 @@
 #include "server/api.h"
 
-#include <boost/asio/experimental/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +12,7 @@
 #include "server/http_errors.h"
 #include "server/json_writer.h"
 #include "server/log.h"
+#include "server/projection_wait.h"
 #include "server/request_body.h"
 #include "server/subscription.h"
 #include "storage/projection_store.h"
@@ -598,38 +594,6 @@ awaitable<HttpResponse> Api::Subscribe(const PreparedRequest& p,
 
 namespace {
 
-// Waits until the projection has applied `position` for the tenant, at
-// most `timeout`: true when it has.
-awaitable<bool> WaitApplied(projections::Runner& runner,
-                            const std::string& projection,
-                            const std::string& tenant, uint64_t position,
-                            std::chrono::milliseconds timeout) {
-  struct Wait {
-    explicit Wait(const net::any_io_executor& ex) : timer(ex) {}
-    net::steady_timer timer;
-    bool answered = false;
-    bool applied = false;
-  };
-  auto ex = co_await net::this_coro::executor;
-  auto wait = std::make_shared<Wait>(ex);
-  wait->timer.expires_after(timeout);
-  // The answer may come from the runner's thread: it only posts.
-  const uint64_t id = runner.WhenApplied(projection, tenant, position,
-                                         [wait, ex](bool applied) {
-                                           net::post(ex, [wait, applied] {
-                                             if (wait->answered) return;
-                                             wait->answered = true;
-                                             wait->applied = applied;
-                                             wait->timer.cancel();
-                                           });
-                                         });
-  co_await wait->timer.async_wait(
-      net::experimental::as_tuple(net::use_awaitable));
-  if (!wait->answered) runner.Forget(id);  // timed out
-  wait->answered = true;
-  co_return wait->applied;
-}
-
 // A stable tag of a read model's answer (FNV-1a, 64 bits).
 std::string EntityTag(std::string_view body) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -667,9 +631,9 @@ awaitable<HttpResponse> Api::ReadModel(const PreparedRequest& p,
   if (*min_position) {
     const auto wait = std::chrono::milliseconds(
         std::min<uint64_t>(timeout->value_or(5000), 60'000));
-    const bool applied =
+    const std::optional<bool> applied =
         co_await WaitApplied(*projections_, name, tenant, **min_position, wait);
-    if (!applied) {
+    if (!applied.value_or(false)) {
       auto cp = store_->Projections().Checkpoint(name, tenant);
       std::string body =
           R"({"type":"about:blank","title":"Service Unavailable","status":503,"detail":)";

@@ -22,6 +22,7 @@
 #include "server/async_store.h"
 #include "server/http_errors.h"
 #include "server/log.h"
+#include "server/projection_wait.h"
 #include "server/stop_registry.h"
 #include "server/subscription.h"
 #include "server/ws_protocol.h"
@@ -297,26 +298,14 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       // Until the projection applies the tenant's next event, a heartbeat
       // passes, or the subscription stops.
       const uint64_t next = read->position ? *read->position + 1 : 0;
-      auto timer = std::make_shared<net::steady_timer>(
-          self->ws_.get_executor(),
-          std::chrono::milliseconds(self->context_.config->heartbeat_ms));
-      auto answer = std::make_shared<std::optional<bool>>();
-      auto strand = self->ws_.get_executor();
-      const uint64_t wait = runner.WhenApplied(
-          name, tenant, next, [timer, answer, strand](bool applied) {
-            net::post(strand, [timer, answer, applied] {
-              *answer = applied;
-              timer->cancel();
-            });
-          });
-      control->OnStop([timer] { timer->cancel(); });
-      co_await timer->async_wait(kUseTuple);
-      control->OnStop(nullptr);
-      if (!answer->has_value()) runner.Forget(wait);
+      const std::optional<bool> applied = co_await WaitApplied(
+          runner, name, tenant, next,
+          std::chrono::milliseconds(self->context_.config->heartbeat_ms),
+          control.get());
       if (control->stopped()) co_return;
-      if (!answer->has_value()) {
+      if (!applied) {
         co_await self->SendFrame(ws::HeartbeatFrame());
-      } else if (!**answer) {
+      } else if (!*applied) {
         co_await self->SendFrame(ws::ErrorFrame(
             sub.id, 503, "the projection " + name + " is faulted"));
         co_return;
