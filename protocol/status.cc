@@ -26,6 +26,10 @@ std::string_view CodeName(Status::Code code) {
       return "Busy";
     case Status::Code::kUnavailable:
       return "Unavailable";
+    case Status::Code::kUnauthenticated:
+      return "Unauthenticated";
+    case Status::Code::kPermissionDenied:
+      return "PermissionDenied";
     case Status::Code::kInternal:
       return "Internal";
   }

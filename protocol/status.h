@@ -21,7 +21,9 @@ class [[nodiscard]] Status {
     kCorruption,
     kIOError,
     kBusy,
-    kUnavailable,  // not ready, or shutting down
+    kUnavailable,       // not ready, or shutting down
+    kUnauthenticated,   // no valid credentials
+    kPermissionDenied,  // valid credentials without the right
     kInternal,
   };
 
@@ -54,6 +56,12 @@ class [[nodiscard]] Status {
   static Status Unavailable(std::string msg) {
     return {Code::kUnavailable, std::move(msg)};
   }
+  static Status Unauthenticated(std::string msg) {
+    return {Code::kUnauthenticated, std::move(msg)};
+  }
+  static Status PermissionDenied(std::string msg) {
+    return {Code::kPermissionDenied, std::move(msg)};
+  }
   static Status Internal(std::string msg) {
     return {Code::kInternal, std::move(msg)};
   }
@@ -68,6 +76,8 @@ class [[nodiscard]] Status {
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsUnavailable() const { return code_ == Code::kUnavailable; }
+  bool IsUnauthenticated() const { return code_ == Code::kUnauthenticated; }
+  bool IsPermissionDenied() const { return code_ == Code::kPermissionDenied; }
 
   Code code() const { return code_; }
   const std::string& message() const { return message_; }

@@ -53,6 +53,10 @@ unsigned HttpStatusOf(const Status& status) {
       return 400;
     case Status::Code::kTooLarge:
       return 413;
+    case Status::Code::kUnauthenticated:
+      return 401;
+    case Status::Code::kPermissionDenied:
+      return 403;
     case Status::Code::kBusy:
     case Status::Code::kUnavailable:
       return 503;
