@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "projections/indexes/event_index.h"
 #include "projections/learning/dashboard.h"
 #include "projections/learning/progress_feed.h"
 #include "projections/store_state.h"
@@ -14,6 +15,10 @@ Result<ReadModelDocument> ReadDocument(storage::EventStore& store,
                                        std::string_view tenant,
                                        std::string_view key,
                                        const ReadModelOptions& options) {
+  // The index serves storage's filtered reads; it has no documents.
+  if (projection == indexes::EventIndex::kName) {
+    return Status::NotFound("$event-index has no read-model documents");
+  }
   auto cp = store.Projections().Checkpoint(projection, tenant);
   if (!cp.has_value()) return cp.error();
   ReadModelDocument out;

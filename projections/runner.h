@@ -77,8 +77,8 @@ class Runner {
   struct Slot {
     std::unique_ptr<Projection> projection;
     ProjectionStatus status;
-    std::set<std::string> types;     // empty: every type
-    bool rebuild_requested = false;  // guarded by inbox_->mu
+    std::set<std::string, std::less<>> types;  // empty: every type
+    bool rebuild_requested = false;            // guarded by inbox_->mu
   };
   struct Waiter {
     uint64_t id;

@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "projections/learning/dashboard.h"
-#include "projections/learning/progress_feed.h"
+#include "projections/built_in.h"
+#include "projections/indexes/event_index.h"
 #include "projections/plugin.h"
 #include "projections/runner.h"
 #include "server/config.h"
@@ -67,11 +67,14 @@ int Main(int argc, char** argv) {
         {{"data_dir", config.data_dir}, {"error", store.error().ToString()}});
     return 1;
   }
-  // The built-in projections (shared/DOMAIN.md) and the plugins, kept up to
-  // date from the log; they catch up on start.
-  std::vector<std::unique_ptr<projections::Projection>> built_in;
-  built_in.push_back(std::make_unique<projections::learning::Dashboard>());
-  built_in.push_back(std::make_unique<projections::learning::ProgressFeed>());
+  // Filtered reads and append conditions go through the index that the
+  // built-in `$event-index` keeps.
+  (*store)->UseLogIndex(
+      projections::indexes::NewEventIndexReader(&(*store)->Projections()));
+  // The built-in projections and the plugins, kept up to date from the log;
+  // they catch up on start.
+  std::vector<std::unique_ptr<projections::Projection>> built_in =
+      projections::BuiltInProjections();
   for (const std::string& path : config.projection_plugins) {
     auto plugin = projections::LoadPlugin(path);
     if (!plugin.has_value()) {

@@ -9,6 +9,7 @@
 #include "protocol/names.h"
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
+#include "storage/internal/log_scanner.h"
 #include "storage/internal/open.h"
 #include "storage/internal/projection_store_impl.h"
 #include "storage/internal/rocksdb_status.h"
@@ -43,7 +44,8 @@ class EventStoreImpl final : public EventStore {
         db_(std::move(db)),
         live_([this](std::string_view tenant) { return LogEnd(tenant); }),
         projections_(NewProjectionStore(db_.get(), &tenants_)),
-        sequencer_(db_.get(), options_, &tenants_, &live_) {}
+        scanner_(db_.get()),
+        sequencer_(db_.get(), options_, &tenants_, &live_, &scanner_) {}
 
   ~EventStoreImpl() override { Close(); }
 
@@ -81,6 +83,9 @@ class EventStoreImpl final : public EventStore {
   std::vector<std::string> Tenants() override { return tenants_.Names(); }
   LiveLog& Live() override { return live_; }
   ProjectionStore& Projections() override { return *projections_; }
+  void UseLogIndex(std::unique_ptr<LogIndex> index) override {
+    scanner_.UseIndex(std::move(index));
+  }
 
   void Close() override {
     std::call_once(closed_, [this] {
@@ -125,6 +130,7 @@ class EventStoreImpl final : public EventStore {
   TenantDirectory tenants_;
   LiveLog live_;
   std::unique_ptr<ProjectionStore> projections_;
+  LogScanner scanner_;  // before the sequencer, which reads through it
   Sequencer sequencer_;
   std::once_flag closed_;
 };
@@ -282,45 +288,11 @@ Result<std::optional<uint64_t>> EventStoreImpl::ScanLog(
     std::string_view tenant, const LogReadOptions& options,
     const EventVisitor& visit) {
   const auto* t = tenants_.Find(tenant);
-  if (t == nullptr || options.limit == 0) return std::optional<uint64_t>();
+  if (t == nullptr) return std::optional<uint64_t>();
   // Read no further than what was committed when the read began.
   uint64_t end = t->log_end.load(std::memory_order_acquire);
   if (options.until) end = std::min(end, *options.until);
-  if (options.from >= end) return std::optional<uint64_t>();
-
-  rocksdb::ReadOptions ro;
-  const std::string upper = keys::EventKey(t->id, GlobalPosition(end));
-  rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  // A long scan would only churn the block cache for the hot data.
-  ro.fill_cache = options.limit < 10'000;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->db()->NewIterator(ro, db_->events()));
-  const bool filtered = !options.filter.empty();
-  size_t scanned = 0;
-  size_t visited = 0;
-  // One aligned buffer for every record (the verifier needs alignment that
-  // RocksDB's value slices do not promise); it grows to the largest record.
-  std::string record;
-  for (it->Seek(keys::EventKey(t->id, GlobalPosition(options.from)));
-       it->Valid(); it->Next()) {
-    const GlobalPosition position =
-        keys::EventKeyPosition(it->key().ToStringView());
-    if (visited == options.limit || (filtered && scanned == options.max_scan)) {
-      return std::optional<uint64_t>(position.value());
-    }
-    ++scanned;
-    record.assign(it->value().data(), it->value().size());
-    auto event = DecodeEventRecord(record);
-    if (!event.has_value()) return event.error();
-    if (filtered && !options.filter.Matches(event->stream, event->type)) {
-      continue;
-    }
-    visit(position, *event);
-    ++visited;
-  }
-  if (!it->status().ok()) return FromRocksDb(it->status());
-  return std::optional<uint64_t>();
+  return scanner_.Scan(t->id, tenant, end, options, visit);
 }
 
 Result<LogPage> EventStoreImpl::ReadLog(std::string_view tenant,

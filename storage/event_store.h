@@ -18,6 +18,7 @@
 namespace cairn::storage {
 
 class LiveLog;
+class LogIndex;
 class ProjectionStore;
 
 // When an append may be acknowledged.
@@ -179,8 +180,9 @@ struct LogReadOptions {
   // Stop before this position (exclusive); default: the end of the log.
   std::optional<uint64_t> until;
   EventFilter filter;
-  // A filtered read gives up after looking at this many events and answers
-  // with what it found and a `next`. Default: 100,000.
+  // A filtered read gives up after scanning this many events that the log
+  // index does not cover (UseLogIndex), and answers with what it found and
+  // a `next`. Default: 100,000.
   size_t max_scan = 100'000;
 };
 
@@ -283,6 +285,12 @@ class EventStore {
 
   // Read models' state and checkpoints (storage/projection_store.h).
   virtual ProjectionStore& Projections() = 0;
+
+  // From now on, filtered log reads and append conditions find their
+  // events through `index` where it covers them, and scan the log only
+  // past it (storage/log_index.h); without one, they scan. The store owns
+  // the index. REQUIRES: called at most once.
+  virtual void UseLogIndex(std::unique_ptr<LogIndex> index) = 0;
 
   // Stops taking writes (they fail with Unavailable), commits what is
   // queued, flushes and closes. Idempotent; the destructor calls it.

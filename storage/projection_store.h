@@ -85,6 +85,12 @@ class ProjectionStore {
                               std::string_view tenant, std::string_view prefix,
                               std::string_view before,
                               const KeyValueVisitor& visit) = 0;
+  // Keys starting with `prefix`, from `from` (the first of them when
+  // empty) up, until `visit` returns false.
+  virtual Status ScanForward(std::string_view projection,
+                             std::string_view tenant, std::string_view prefix,
+                             std::string_view from,
+                             const KeyValueVisitor& visit) = 0;
 };
 
 }  // namespace cairn::storage

@@ -1,8 +1,9 @@
 // The projection runner applying a backlog: a store holding 1,000,000
 // DOMAIN.md events (1,000 learners, attempts over 30 days, a lesson
-// completed every 10th event), then `dashboard` and `progress-feed` from
-// position 0 until they have caught up. Each iteration drops their state
-// first, so each applies the whole backlog.
+// completed every 10th event), then `dashboard` and `progress-feed` (and,
+// in BM_BacklogBuiltIn, every built-in projection: `$event-index` too)
+// from position 0 until they have caught up. Each iteration drops their
+// state first, so each applies the whole backlog.
 //
 //   build/bench/cairn_projections_bench --benchmark_filter=Backlog
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "bench/storage/bench_store.h"
+#include "projections/built_in.h"
 #include "projections/learning/dashboard.h"
 #include "projections/learning/progress_feed.h"
 #include "projections/runner.h"
@@ -65,17 +67,18 @@ BenchStore& Backlog() {
   return *store;
 }
 
-void BM_Backlog(benchmark::State& state) {
+// Applies the whole backlog with the projections `make` returns, once per
+// iteration (their state dropped first).
+template <typename Make>
+void RunBacklog(benchmark::State& state, Make make) {
   storage::EventStore& store = Backlog().store();
   for (auto _ : state) {
     state.PauseTiming();
-    for (const char* p : {"dashboard", "progress-feed"}) {
-      if (!store.Projections().Drop(p).ok()) std::abort();
+    std::vector<std::unique_ptr<projections::Projection>> set = make();
+    for (const auto& p : set) {
+      if (!store.Projections().Drop(p->name()).ok()) std::abort();
     }
-    std::vector<std::unique_ptr<projections::Projection>> built_in;
-    built_in.push_back(std::make_unique<projections::learning::Dashboard>());
-    built_in.push_back(std::make_unique<projections::learning::ProgressFeed>());
-    projections::Runner runner(&store, std::move(built_in));
+    projections::Runner runner(&store, std::move(set));
     state.ResumeTiming();
     if (!runner.Start().ok()) std::abort();
     if (!runner.WaitIdle(std::chrono::minutes(10))) std::abort();
@@ -87,7 +90,26 @@ void BM_Backlog(benchmark::State& state) {
       static_cast<double>(kEvents) * static_cast<double>(state.iterations()),
       benchmark::Counter::kIsRate);
 }
+
+// `dashboard` + `progress-feed`.
+void BM_Backlog(benchmark::State& state) {
+  RunBacklog(state, [] {
+    std::vector<std::unique_ptr<projections::Projection>> set;
+    set.push_back(std::make_unique<projections::learning::Dashboard>());
+    set.push_back(std::make_unique<projections::learning::ProgressFeed>());
+    return set;
+  });
+}
 BENCHMARK(BM_Backlog)->Iterations(2)->UseRealTime()->Unit(benchmark::kSecond);
+
+// What cairnd runs: `$event-index` too.
+void BM_BacklogBuiltIn(benchmark::State& state) {
+  RunBacklog(state, [] { return projections::BuiltInProjections(); });
+}
+BENCHMARK(BM_BacklogBuiltIn)
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace cairn::bench

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 
+#include "projections/key_encoding.h"
 #include "projections/learning/activity.h"
 #include "projections/learning/learner_events.h"
 
@@ -13,12 +14,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int64_t kStreakMilestones[] = {3, 7, 30, 100};
-
-void PutBigEndian(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) {
-    out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  }
-}
 
 std::string ItemPrefix(std::string_view user) {
   std::string key = "i";

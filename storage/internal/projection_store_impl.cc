@@ -248,6 +248,27 @@ class ProjectionStoreImpl final : public ProjectionStore {
     return ScanDown(it.get(), full, upper, 4, visit);
   }
 
+  Status ScanForward(std::string_view projection, std::string_view tenant,
+                     std::string_view prefix, std::string_view from,
+                     const KeyValueVisitor& visit) override {
+    const auto* t = tenants_->Find(tenant);
+    if (t == nullptr) return Status::Ok();
+    auto family = LiveFamily(projection);
+    if (!family.has_value()) return family.error();
+    const std::string full = StateKey(t->id, prefix);
+    const std::string upper = PrefixEnd(full);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, *family));
+    for (it->Seek(from.empty() ? full : std::max(full, StateKey(t->id, from)));
+         it->Valid() && it->key().starts_with(full); it->Next()) {
+      const std::string_view key = it->key().ToStringView();
+      if (!visit(key.substr(4), it->value().ToStringView())) break;
+    }
+    return FromRocksDb(it->status());
+  }
+
  private:
   static std::string AliasKey(std::string_view projection) {
     return "A" + std::string(projection);

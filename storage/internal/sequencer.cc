@@ -153,8 +153,12 @@ struct Sequencer::Group {
 };
 
 Sequencer::Sequencer(Db* db, const Options& options, TenantDirectory* tenants,
-                     LiveLog* live)
-    : db_(db), options_(options), tenants_dir_(tenants), live_(live) {}
+                     LiveLog* live, const LogScanner* log)
+    : db_(db),
+      options_(options),
+      tenants_dir_(tenants),
+      live_(live),
+      log_(log) {}
 
 Sequencer::~Sequencer() { Close(); }
 
@@ -543,28 +547,21 @@ Result<std::optional<GlobalPosition>> Sequencer::FindConditionConflict(
   }
   const uint64_t start = condition.after ? condition.after->value() + 1 : 0;
   const EventFilter& filter = condition.fail_if_events_match;
-  // Committed events first (lower positions), then this group's. Without
-  // type and category indexes this scans the log after `start`.
+  // Committed events first (lower positions), then this group's.
   if (tenant.id && start < tenant.next_position) {
-    rocksdb::ReadOptions ro;
-    const std::string upper =
-        keys::EventKey(*tenant.id, GlobalPosition(tenant.next_position));
-    rocksdb::Slice upper_slice(upper);
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->db()->NewIterator(ro, db_->events()));
-    std::string record;
-    for (it->Seek(keys::EventKey(*tenant.id, GlobalPosition(start)));
-         it->Valid(); it->Next()) {
-      record.assign(it->value().data(), it->value().size());
-      auto ev = DecodeEventRecord(record);
-      if (!ev.has_value()) return ev.error();
-      if (filter.Matches(ev->stream, ev->type)) {
-        return std::optional<GlobalPosition>(
-            keys::EventKeyPosition(it->key().ToStringView()));
-      }
-    }
-    if (!it->status().ok()) return FromRocksDb(it->status());
+    LogReadOptions first_match;
+    first_match.from = start;
+    first_match.limit = 1;
+    first_match.filter = filter;
+    first_match.max_scan = SIZE_MAX;  // the answer must be exact
+    std::optional<GlobalPosition> found;
+    auto scanned =
+        log_->Scan(*tenant.id, tenant.name, tenant.next_position, first_match,
+                   [&found](GlobalPosition position, const EventView&) {
+                     found = position;
+                   });
+    if (!scanned.has_value()) return scanned.error();
+    if (found) return found;
   }
   auto tc = g.tenants.find(&tenant);
   if (tc != g.tenants.end()) {

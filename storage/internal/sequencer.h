@@ -14,6 +14,7 @@
 #include "storage/event_store.h"
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
+#include "storage/internal/log_scanner.h"
 #include "storage/internal/tenant_directory.h"
 #include "storage/live_log.h"
 
@@ -31,9 +32,10 @@ class Sequencer {
  public:
   using Request = std::variant<AppendRequest, DeleteRequest, MetadataRequest>;
 
-  // Publishes every commit's events to `live` once they are readable.
+  // Publishes every commit's events to `live` once they are readable;
+  // reads the log for append conditions through `log`.
   Sequencer(Db* db, const Options& options, TenantDirectory* tenants,
-            LiveLog* live);
+            LiveLog* live, const LogScanner* log);
   ~Sequencer();
 
   // Loads tenants and id counters (one entry per tenant, never per event)
@@ -89,6 +91,7 @@ class Sequencer {
   const Options options_;
   TenantDirectory* const tenants_dir_;
   LiveLog* const live_;
+  const LogScanner* const log_;
 
   std::mutex mu_;
   std::condition_variable cv_;

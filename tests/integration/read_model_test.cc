@@ -95,9 +95,15 @@ TEST_F(ReadModelTest, EtagsStatusesAndErrors) {
   EXPECT_EQ(late.Header("retry-after"), "1");
   EXPECT_EQ(Int(Json(late), "checkpoint"), 10);
 
+  // The runner applies in order: `$event-index`, `dashboard`, then
+  // `progress-feed`, so once the last has applied position 10 all have.
+  ASSERT_EQ(client_->Get("/v1/read-models/progress-feed/user-1?minPosition=10")
+                .status,
+            200);
   const json::value list = Json(client_->Get("/v1/projections"));
   const json::array& ps = list.at("projections").as_array();
-  ASSERT_EQ(ps.size(), 2u);
+  ASSERT_EQ(ps.size(), 3u);
+  EXPECT_EQ(Str(ps[0], "name"), "$event-index");
   for (const json::value& p : ps) {
     EXPECT_EQ(Str(p, "status"), "running");
     EXPECT_EQ(Int(p, "checkpoint"), 10);
@@ -212,6 +218,31 @@ TEST_F(ReadModelTest, WebSocketReadModelSubscriptionGetsEachVersion) {
   EXPECT_EQ(Int(v.at("document"), "attempts"), 4);
 }
 
+TEST_F(ReadModelTest, FilteredReadsGoThroughTheEventIndex) {
+  // A rare type after more events than a filtered page may scan: without
+  // the index, the first page would be empty with a `next`.
+  for (int i = 0; i < 101; ++i) AppendOk("tick", 1000, "Tick");
+  const HttpResponse rare = Append("lesson-1", AppendBody(1, "Rare"));
+  ASSERT_EQ(rare.status, 201);
+  const int64_t position = Int(Json(rare), "lastPosition");
+  // `$event-index` runs before the others: once `progress-feed` has
+  // applied the rare event, the index holds it.
+  ASSERT_EQ(client_
+                ->Get("/v1/read-models/progress-feed/nobody?minPosition=" +
+                      std::to_string(position))
+                .status,
+            200);
+  for (const char* query : {"types=Rare", "category=lesson"}) {
+    SCOPED_TRACE(query);
+    const json::value page =
+        Json(client_->Get(std::string("/v1/events?") + query));
+    ASSERT_EQ(page.at("events").as_array().size(), 1u);
+    EXPECT_EQ(Int(page.at("events").as_array()[0], "position"), position);
+    EXPECT_TRUE(page.at("next").is_null());
+  }
+  EXPECT_EQ(client_->Get("/v1/read-models/$event-index/x").status, 404);
+}
+
 TEST(ReadModelPluginTest, CairndLoadsAPluginAndRefusesAnotherAbi) {
   CairndProcess server(
       std::vector<std::string>{"--projection-plugin", CAIRN_EXAMPLE_PLUGIN});
@@ -223,7 +254,8 @@ TEST(ReadModelPluginTest, CairndLoadsAPluginAndRefusesAnotherAbi) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Int(Json(r), "document"), 3);
   const json::value list = Json(c.Get("/v1/projections"));
-  EXPECT_EQ(list.at("projections").as_array().size(), 3u);
+  // The built-in three and the plugin.
+  EXPECT_EQ(list.at("projections").as_array().size(), 4u);
 
   CairndProcess refused(
       std::vector<std::string>{"--projection-plugin", CAIRN_WRONG_ABI_PLUGIN});
