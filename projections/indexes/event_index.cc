@@ -10,9 +10,12 @@ namespace {
 
 constexpr char kTypeTag = 't';
 constexpr char kCategoryTag = 'c';
-constexpr int kPositionBytes = 8;
+constexpr int kBlockBits = 12;  // 4,096 positions a block
+constexpr uint64_t kOffsetMask = (uint64_t{1} << kBlockBits) - 1;
+constexpr int kBlockBytes = 8;
+constexpr int kOffsetBytes = 2;
 
-// The keys of one name: tag, name, '\0'; a position follows.
+// The keys of one name: tag, name, '\0'; a block number follows.
 std::string NamePrefix(char tag, std::string_view name) {
   std::string key(1, tag);
   key.append(name);
@@ -20,9 +23,9 @@ std::string NamePrefix(char tag, std::string_view name) {
   return key;
 }
 
-std::string PositionKey(char tag, std::string_view name, uint64_t position) {
+std::string BlockKey(char tag, std::string_view name, uint64_t position) {
   std::string key = NamePrefix(tag, name);
-  PutBigEndian(&key, position, kPositionBytes);
+  PutBigEndian(&key, position >> kBlockBits, kBlockBytes);
   return key;
 }
 
@@ -57,14 +60,22 @@ class EventIndexReader final : public storage::LogIndex {
       const std::string prefix = NamePrefix(tag, name);
       size_t taken = 0;
       Status s = store_->ScanForward(
-          EventIndex::kName, tenant, prefix, PositionKey(tag, name, from),
-          [&](std::string_view key, std::string_view) {
-            if (key.size() != prefix.size() + kPositionBytes) return true;
-            const uint64_t position =
-                GetBigEndian(key.substr(prefix.size()), kPositionBytes);
-            if (position >= out.indexed_until) return false;
-            out.positions.push_back(position);
-            return ++taken < limit;
+          EventIndex::kName, tenant, prefix, BlockKey(tag, name, from),
+          [&](std::string_view key, std::string_view block) {
+            if (key.size() != prefix.size() + kBlockBytes) return true;
+            const uint64_t base =
+                GetBigEndian(key.substr(prefix.size()), kBlockBytes)
+                << kBlockBits;
+            for (size_t i = 0; i + kOffsetBytes <= block.size();
+                 i += kOffsetBytes) {
+              const uint64_t position =
+                  base | GetBigEndian(block.substr(i), kOffsetBytes);
+              if (position < from) continue;
+              if (position >= out.indexed_until) return false;
+              out.positions.push_back(position);
+              if (++taken == limit) return false;
+            }
+            return true;
           });
       if (!s.ok()) return s;
     }
@@ -85,11 +96,41 @@ class EventIndexReader final : public storage::LogIndex {
 }  // namespace
 
 Result<Applied> EventIndex::Apply(const Event& event, State& state) {
-  state.Put(PositionKey(kTypeTag, event.type, event.position.value()), "");
-  state.Put(PositionKey(kCategoryTag, CategoryOf(event.stream),
-                        event.position.value()),
-            "");
+  const uint64_t position = event.position.value();
+  Add(state, BlockKey(kTypeTag, event.type, position), position);
+  Add(state, BlockKey(kCategoryTag, CategoryOf(event.stream), position),
+      position);
   return Applied::kApplied;
+}
+
+void EventIndex::Add(State& state, std::string key, uint64_t position) {
+  auto it = blocks_.find(key);
+  if (it == blocks_.end()) {
+    it = blocks_.emplace(key, state.Get(key).value_or("")).first;
+  }
+  std::string& block = it->second;
+  const uint64_t offset = position & kOffsetMask;
+  // Positions only grow; an offset not above the block's last is there.
+  if (block.size() < kOffsetBytes ||
+      GetBigEndian(std::string_view(block).substr(block.size() - kOffsetBytes),
+                   kOffsetBytes) < offset) {
+    PutBigEndian(&block, offset, kOffsetBytes);
+  }
+  if (!batching_) {
+    state.Put(it->first, block);
+    blocks_.erase(it);
+  }
+}
+
+Status EventIndex::EndBatch(State& state) {
+  for (const auto& [key, block] : blocks_) state.Put(key, block);
+  AbortBatch();
+  return Status::Ok();
+}
+
+void EventIndex::AbortBatch() {
+  blocks_.clear();
+  batching_ = false;
 }
 
 std::unique_ptr<storage::LogIndex> NewEventIndexReader(

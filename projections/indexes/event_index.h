@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,12 +17,15 @@ namespace cairn::projections::indexes {
 // category, behind the `types` and `category` filters of log reads and
 // subscriptions and behind append conditions (storage/log_index.h).
 //
-// State keys, each with an empty value:
-//   't' type '\0' u64 position       one per event
-//   'c' category '\0' u64 position   one per event
-// Types are printable ASCII and stream ids hold no control characters, so
-// the '\0' ends the name and a prefix scan finds one name's positions in
-// position order.
+// State: posting blocks, one key per name and block of 4,096 positions:
+//   't' type '\0' u64 block       -> the events of that type in the block
+//   'c' category '\0' u64 block   -> the events of that category in it
+// where block = position / 4,096 and the value is the ascending u16
+// offsets (position % 4,096) of its events. Types are printable ASCII and
+// stream ids hold no control characters, so the '\0' ends the name, and a
+// prefix scan reads one name's blocks in position order. A batch of the
+// runner rewrites each block it touches once: a handful of keys per batch
+// rather than two per event.
 class EventIndex final : public Projection {
  public:
   static constexpr std::string_view kName = "$event-index";
@@ -30,6 +34,18 @@ class EventIndex final : public Projection {
   uint32_t version() const override { return 1; }
   std::vector<std::string> types() const override { return {}; }
   Result<Applied> Apply(const Event& event, State& state) override;
+
+  void BeginBatch() override { batching_ = true; }
+  Status EndBatch(State& state) override;
+  void AbortBatch() override;
+
+ private:
+  // Adds `position` to the block `key` holds it in.
+  void Add(State& state, std::string key, uint64_t position);
+
+  bool batching_ = false;
+  // The blocks this batch changed, written at EndBatch.
+  std::map<std::string, std::string, std::less<>> blocks_;
 };
 
 // Reads what `$event-index` has committed, for storage
