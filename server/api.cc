@@ -8,6 +8,7 @@
 #include "protocol/event_record.h"
 #include "protocol/names.h"
 #include "server/async_store.h"
+#include "server/auth/authorizer.h"
 #include "server/event_json.h"
 #include "server/http_errors.h"
 #include "server/json_writer.h"
@@ -197,6 +198,25 @@ class LogLines final : public ChunkSource {
   bool done_ = false;
 };
 
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// 401 and 403 of authentication and authorization; a 401 says how to
+// authenticate (RFC 6750 3).
+HttpResponse AuthProblem(const Status& status, std::string_view trace,
+                         bool had_token) {
+  HttpResponse r = ProblemFromStatus(status, trace);
+  if (status.IsUnauthenticated()) {
+    r.headers.emplace_back(
+        "WWW-Authenticate",
+        had_token ? "Bearer error=\"invalid_token\"" : "Bearer");
+  }
+  return r;
+}
+
 HttpResponse Ndjson(std::shared_ptr<ChunkSource> source) {
   HttpResponse r;
   r.content_type = "application/x-ndjson";
@@ -207,17 +227,33 @@ HttpResponse Ndjson(std::shared_ptr<ChunkSource> source) {
 }  // namespace
 
 Api::Api(storage::EventStore* store, projections::Runner* projections,
-         net::any_io_executor readers, const Config& config)
+         net::any_io_executor readers, const Config& config,
+         const auth::JwtVerifier* verifier)
     : store_(store),
       projections_(projections),
       readers_(std::move(readers)),
-      config_(config) {}
+      config_(config),
+      verifier_(verifier) {}
 
 PreparedRequest Api::Prepare(const RequestHead& head) const {
   PreparedRequest p;
   p.trace = TraceContext::FromHeader(head.traceparent);
   p.route = MatchRoute(head.method, head.target);
   const std::string& trace = p.trace.trace_id;
+  // Every /v1 path needs a caller, known routes or not: 401 comes before
+  // 404 and 405, so that an unauthenticated client learns nothing of the
+  // routes.
+  const bool needs_caller = !auth::IsPublicPath(head.target);
+  if (needs_caller) {
+    auto principal = auth::Authenticate(head.authorization, head.tenant,
+                                        config_.dev, verifier_, NowSeconds());
+    if (!principal.has_value()) {
+      p.early =
+          AuthProblem(principal.error(), trace, !head.authorization.empty());
+      return p;
+    }
+    p.principal = std::move(*principal);
+  }
   switch (p.route.outcome) {
     case Route::Outcome::kOk:
       break;
@@ -234,6 +270,13 @@ PreparedRequest Api::Prepare(const RequestHead& head) const {
                         trace);
       p.early->headers.emplace_back("Allow", p.route.allow);
       return p;
+  }
+  if (needs_caller) {
+    if (Status s = auth::AuthorizeRoute(p.principal, p.route, head.method);
+        !s.ok()) {
+      p.early = AuthProblem(s, trace, true);
+      return p;
+    }
   }
   if (head.content_length && *head.content_length > config_.max_body_bytes) {
     p.early = Problem(413,
@@ -269,11 +312,15 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
   }
   if (shutting_down()) co_return Problem(503, "shutting down", trace);
 
-  // Dev mode: the tenant comes from the header (issue 5 adds JWT).
-  const std::string tenant =
-      head.tenant.empty() ? std::string("default") : std::string(head.tenant);
+  // Prepare authenticated the caller: in dev mode the tenant is the
+  // X-Cairn-Tenant header, otherwise the token's.
+  const std::string& tenant = p.principal.tenant;
   if (Status s = ValidateTenant(tenant); !s.ok()) {
-    co_return Problem(400, "X-Cairn-Tenant: " + s.message(), trace);
+    co_return Problem(
+        400,
+        (config_.dev ? "X-Cairn-Tenant: " : "the token's tenant: ") +
+            s.message(),
+        trace);
   }
   const Route& route = p.route;
   if (route.endpoint == Endpoint::kStreamEvents ||
@@ -326,7 +373,7 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
     case Endpoint::kProjections:
       co_return co_await ListProjections(p, tenant);
     case Endpoint::kRebuild: {
-      // Admin scope comes with auth (issue 5); dev mode allows it.
+      // Prepare checked the admin scope.
       const std::string& name = route.projection;
       Status s = projections_ == nullptr
                      ? Status::NotFound("no projection named " + name)
@@ -346,7 +393,7 @@ awaitable<HttpResponse> Api::Append(const PreparedRequest& p,
                                     const std::string& tenant,
                                     std::string_view body) {
   const std::string& trace = p.trace.trace_id;
-  const Caller caller{tenant, "anonymous", trace};
+  const Caller caller{tenant, p.principal.subject, trace};
   auto request =
       ParseAppendBody(body, p.route.stream, caller, {config_.max_event_bytes});
   if (!request.has_value()) co_return ProblemFromStatus(request.error(), trace);
@@ -375,7 +422,7 @@ awaitable<HttpResponse> Api::Transaction(const PreparedRequest& p,
                                          const std::string& tenant,
                                          std::string_view body) {
   const std::string& trace = p.trace.trace_id;
-  const Caller caller{tenant, "anonymous", trace};
+  const Caller caller{tenant, p.principal.subject, trace};
   auto request = ParseTransactionBody(body, caller, {config_.max_event_bytes});
   if (!request.has_value()) co_return ProblemFromStatus(request.error(), trace);
 

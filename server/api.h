@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "projections/runner.h"
+#include "server/auth/jwt.h"
 #include "server/config.h"
 #include "server/http_types.h"
 #include "server/router.h"
@@ -24,6 +25,7 @@ struct RequestHead {
   std::string_view content_type;
   std::string_view accept;
   std::string_view tenant;  // X-Cairn-Tenant
+  std::string_view authorization;
   std::string_view traceparent;
   std::string_view last_event_id;  // SSE resume
   std::string_view if_none_match;
@@ -35,7 +37,10 @@ struct RequestHead {
 struct PreparedRequest {
   Route route;
   TraceContext trace;
-  // Set when the request is answered without its body (404, 405, 413, 415);
+  // Who asks (server/auth/authorizer.h); empty for /healthz and /readyz.
+  auth::Principal principal;
+  // Set when the request is answered without its body (401, 403, 404,
+  // 405, 413, 415);
   // the session then closes the connection if a body was coming.
   std::optional<HttpResponse> early;
 };
@@ -46,9 +51,15 @@ struct PreparedRequest {
 // work to the sequencer and the reader pool.
 class Api {
  public:
+  // `verifier` checks bearer tokens when not in dev mode (null: every /v1
+  // request is 401); it must outlive the Api.
   Api(storage::EventStore* store, projections::Runner* projections,
-      boost::asio::any_io_executor readers, const Config& config);
+      boost::asio::any_io_executor readers, const Config& config,
+      const auth::JwtVerifier* verifier);
 
+  // Authenticates (401, 403 for another tenant), routes (404, 405),
+  // authorizes the route (403), then checks size and type (413, 415), in
+  // that order (API.md precedence).
   PreparedRequest Prepare(const RequestHead& head) const;
 
   boost::asio::awaitable<HttpResponse> Handle(const PreparedRequest& prepared,
@@ -99,6 +110,7 @@ class Api {
   projections::Runner* const projections_;
   const boost::asio::any_io_executor readers_;
   const Config config_;
+  const auth::JwtVerifier* const verifier_;
   std::atomic<bool> shutting_down_{false};
 };
 

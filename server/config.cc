@@ -117,8 +117,8 @@ std::string ValidateConfig(const Config& c, const ListenAddress& address) {
     return "no authentication configured: give --jwt-secret-file or "
            "--jwks-file, or --dev on a loopback address for development";
   }
-  return "JWT authentication is not available in this build yet (issue 5); "
-         "run with --dev on a loopback address";
+  if (c.tenant_claim.empty()) return "--tenant-claim must not be empty";
+  return "";
 }
 
 }  // namespace cairn::server

@@ -51,11 +51,12 @@ struct Connection {
 class HttpServerImpl final : public HttpServer {
  public:
   HttpServerImpl(const Config& config, storage::EventStore* store,
-                 projections::Runner* projections)
+                 projections::Runner* projections, auth::JwtVerifier* verifier)
       : config_(config),
+        verifier_(verifier),
         ioc_(static_cast<int>(IoThreads(config))),
         readers_(config.reader_threads),
-        api_(store, projections, readers_.get_executor(), config),
+        api_(store, projections, readers_.get_executor(), config, verifier),
         acceptor_(ioc_) {}
 
   ~HttpServerImpl() override { readers_.join(); }
@@ -93,6 +94,8 @@ class HttpServerImpl final : public HttpServer {
     signals.async_wait([this](const beast::error_code& ec, int sig) {
       if (!ec) BeginShutdown(sig);
     });
+    net::signal_set hangup(ioc_, SIGHUP);
+    WaitHangup(hangup);
     std::vector<std::thread> threads;
     const unsigned n = IoThreads(config_);
     for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { RunIo(); });
@@ -104,6 +107,22 @@ class HttpServerImpl final : public HttpServer {
   static unsigned IoThreads(const Config& c) {
     return c.io_threads > 0 ? c.io_threads
                             : std::max(1u, std::thread::hardware_concurrency());
+  }
+
+  // SIGHUP: the key files are read again; on failure the old keys stay.
+  void WaitHangup(net::signal_set& hangup) {
+    hangup.async_wait([this, &hangup](const beast::error_code& ec, int) {
+      if (ec) return;
+      if (verifier_ == nullptr) {
+        log::Info("SIGHUP: no JWT keys to reload (dev mode)");
+      } else if (Status s = verifier_->Reload(); s.ok()) {
+        log::Info("SIGHUP: JWT keys reloaded");
+      } else {
+        log::Error("SIGHUP: cannot reload the JWT keys; the old ones stay",
+                   {{"error", s.ToString()}});
+      }
+      WaitHangup(hangup);
+    });
   }
 
   void RunIo() {
@@ -199,9 +218,10 @@ class HttpServerImpl final : public HttpServer {
         const auto strand = stream.get_executor();  // before the move
         net::co_spawn(
             strand,
-            RunWebSocket(std::move(stream), parser.release(),
-                         {api_.store(), api_.projections(),
-                          readers_.get_executor(), &config_, &stops_}),
+            RunWebSocket(
+                std::move(stream), parser.release(),
+                {api_.store(), api_.projections(), readers_.get_executor(),
+                 &config_, &stops_, verifier_}),
             [this, conn](std::exception_ptr e) { Finished(conn, e); });
         co_return;
       }
@@ -331,6 +351,7 @@ class HttpServerImpl final : public HttpServer {
     h.content_type = sv(req[http::field::content_type]);
     h.accept = sv(req[http::field::accept]);
     h.tenant = sv(req["X-Cairn-Tenant"]);
+    h.authorization = sv(req[http::field::authorization]);
     h.traceparent = sv(req["traceparent"]);
     h.last_event_id = sv(req["Last-Event-ID"]);
     h.if_none_match = sv(req[http::field::if_none_match]);
@@ -561,6 +582,7 @@ class HttpServerImpl final : public HttpServer {
   }
 
   const Config config_;
+  auth::JwtVerifier* const verifier_;
   net::io_context ioc_;
   net::thread_pool readers_;
   Api api_;
@@ -576,13 +598,14 @@ class HttpServerImpl final : public HttpServer {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(
     const Config& config, storage::EventStore* store,
-    projections::Runner* projections) {
+    projections::Runner* projections, auth::JwtVerifier* verifier) {
   ListenAddress address;
   if (!ParseListenAddress(config.listen, &address)) {
     return Status::InvalidArgument("--listen must be HOST:PORT, not " +
                                    config.listen);
   }
-  auto server = std::make_unique<HttpServerImpl>(config, store, projections);
+  auto server =
+      std::make_unique<HttpServerImpl>(config, store, projections, verifier);
   if (Status s = server->Bind(address); !s.ok()) return s;
   return std::unique_ptr<HttpServer>(std::move(server));
 }

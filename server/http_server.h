@@ -5,6 +5,7 @@
 
 #include "projections/runner.h"
 #include "protocol/result.h"
+#include "server/auth/jwt.h"
 #include "server/config.h"
 #include "storage/event_store.h"
 
@@ -14,10 +15,11 @@ namespace cairn::server {
 // its own strand, over an io_context run by Config::io_threads threads.
 class HttpServer {
  public:
-  // Binds the listen address (port 0 picks a free port).
+  // Binds the listen address (port 0 picks a free port). `verifier` checks
+  // bearer tokens (null in dev mode) and must outlive the server.
   static Result<std::unique_ptr<HttpServer>> Create(
       const Config& config, storage::EventStore* store,
-      projections::Runner* projections);
+      projections::Runner* projections, auth::JwtVerifier* verifier);
   virtual ~HttpServer() = default;
 
   // The address bound, e.g. "127.0.0.1:41235".
@@ -25,7 +27,8 @@ class HttpServer {
 
   // Serves until SIGTERM or SIGINT, then drains: stops accepting, finishes
   // the requests already read (later ones get 503), waits up to the grace
-  // period for connections to end, and returns. Blocks the caller.
+  // period for connections to end, and returns. SIGHUP reloads the JWT
+  // keys (JwtVerifier::Reload) and logs the outcome. Blocks the caller.
   virtual void Run() = 0;
 };
 

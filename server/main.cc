@@ -13,6 +13,7 @@
 #include "projections/indexes/event_index.h"
 #include "projections/plugin.h"
 #include "projections/runner.h"
+#include "server/auth/jwt.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "server/log.h"
@@ -49,9 +50,26 @@ int Main(int argc, char** argv) {
     server::log::Error("cannot start", {{"error", why}});
     return 2;
   }
+  // Dev mode takes no tokens; otherwise the keys must load, or cairnd
+  // does not start.
+  std::unique_ptr<server::auth::JwtVerifier> verifier;
   if (config.dev) {
     server::log::Warn("dev mode: no authentication; tenant from X-Cairn-Tenant",
                       {{"listen", config.listen}});
+  } else {
+    server::auth::JwtOptions jwt;
+    jwt.secret_file = config.jwt_secret_file;
+    jwt.jwks_file = config.jwks_file;
+    jwt.issuer = config.jwt_issuer;
+    jwt.audience = config.jwt_audience;
+    jwt.tenant_claim = config.tenant_claim;
+    auto created = server::auth::JwtVerifier::Create(std::move(jwt));
+    if (!created.has_value()) {
+      server::log::Error("cannot start: bad JWT key file",
+                         {{"error", created.error().ToString()}});
+      return 2;
+    }
+    verifier = std::move(*created);
   }
 
   storage::Options options;
@@ -89,7 +107,8 @@ int Main(int argc, char** argv) {
                        {{"error", s.ToString()}});
     return 1;
   }
-  auto http = server::HttpServer::Create(config, store->get(), &runner);
+  auto http =
+      server::HttpServer::Create(config, store->get(), &runner, verifier.get());
   if (!http.has_value()) {
     server::log::Error("cannot start", {{"error", http.error().ToString()}});
     return 1;

@@ -20,6 +20,7 @@
 #include "projections/read_models.h"
 #include "protocol/names.h"
 #include "server/async_store.h"
+#include "server/auth/authorizer.h"
 #include "server/http_errors.h"
 #include "server/log.h"
 #include "server/projection_wait.h"
@@ -50,6 +51,15 @@ constexpr size_t kOutboundBatches = 16;
 
 constexpr websocket::close_code kUnauthenticated =
     static_cast<websocket::close_code>(4401);
+// A token for another tenant than the auth message names.
+constexpr websocket::close_code kForbidden =
+    static_cast<websocket::close_code>(4403);
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // What the writer sends next: a frame, or the close that ends the socket.
 // What the writer sends next: frames (one message per line: event JSON
@@ -89,13 +99,26 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (aec) co_return;
 
     // Dev mode takes the tenant from the upgrade's header, when it has one;
-    // otherwise the first message must authenticate.
-    const auto tenant = request["X-Cairn-Tenant"];
-    if (!tenant.empty()) {
-      if (Status s =
-              ValidateTenant(std::string_view(tenant.data(), tenant.size()));
-          s.ok()) {
-        tenant_ = std::string(tenant);
+    // otherwise a bearer token in the upgrade's Authorization header. Else
+    // the first message must authenticate.
+    const auto sv = [](beast::string_view s) {
+      return std::string_view(s.data(), s.size());
+    };
+    const std::string_view tenant = sv(request["X-Cairn-Tenant"]);
+    const std::string_view authorization =
+        sv(request[http::field::authorization]);
+    std::optional<Status> refused;  // a bad token in the header
+    if (context_.config->dev) {
+      if (!tenant.empty() && ValidateTenant(tenant).ok()) {
+        principal_ = auth::Authenticate("", tenant, true, nullptr, 0).value();
+      }
+    } else if (!authorization.empty()) {
+      auto principal = auth::Authenticate(authorization, tenant, false,
+                                          context_.verifier, NowSeconds());
+      if (principal.has_value()) {
+        principal_ = std::move(*principal);
+      } else {
+        refused = principal.error();
       }
     }
     // This frame lives as long as the socket: do not keep the request's
@@ -108,7 +131,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         net::co_spawn(self->ws_.get_executor(), GoAway(self), net::detached);
       }
     });
-    if (!tenant_) {
+    if (refused) {
+      co_await Refuse(*refused);
+    } else if (!principal_) {
       net::co_spawn(ws_.get_executor(), AuthDeadline(self), net::detached);
     }
     co_await ReadLoop();
@@ -141,16 +166,22 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   }
 
   awaitable<void> Handle(ws::Auth& auth) {
-    if (!context_.config->dev) {
-      // JWT verification comes with the auth issue; until then only dev
-      // mode can authenticate a socket.
-      co_await SendFrame(ws::ErrorFrame(
-          std::nullopt, 401, "token authentication is not available"));
-      co_return;
-    }
-    if (tenant_) {
+    if (principal_) {
       co_await SendFrame(
           ws::ErrorFrame(std::nullopt, 400, "already authenticated"));
+      co_return;
+    }
+    if (!context_.config->dev) {
+      // A token that does not verify ends the socket (4401; 4403 for a
+      // `tenant` other than the token's).
+      auto principal = auth::AuthenticateToken(auth.token, auth.tenant,
+                                               context_.verifier, NowSeconds());
+      if (!principal.has_value()) {
+        co_await Refuse(principal.error());
+        co_return;
+      }
+      principal_ = std::move(*principal);
+      co_await SendFrame(ws::AuthenticatedFrame());
       co_return;
     }
     const std::string tenant = auth.tenant.empty() ? "default" : auth.tenant;
@@ -159,13 +190,28 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
           ws::ErrorFrame(std::nullopt, 400, "tenant: " + s.message()));
       co_return;
     }
-    tenant_ = tenant;
+    principal_ = auth::Authenticate("", tenant, true, nullptr, 0).value();
     co_await SendFrame(ws::AuthenticatedFrame());
   }
 
+  // Closes the socket for failed authentication.
+  awaitable<void> Refuse(const Status& why) {
+    const bool denied = why.IsPermissionDenied();
+    co_await Close(websocket::close_reason(
+        denied ? kForbidden : kUnauthenticated, why.message().substr(0, 120)));
+  }
+
   awaitable<void> Handle(ws::Subscribe& sub) {
-    if (!tenant_) {
+    if (!principal_) {
       co_await SendFrame(ws::ErrorFrame(sub.id, 401, "authenticate first"));
+      co_return;
+    }
+    if (Status s =
+            sub.read_model
+                ? auth::RequireReadModel(*principal_, sub.read_model->key)
+                : auth::RequireScope(*principal_, auth::Scope::kEventsRead);
+        !s.ok()) {
+      co_await SendFrame(ws::ErrorFrame(sub.id, 403, s.message()));
       co_return;
     }
     if (subscriptions_.contains(sub.id)) {
@@ -186,7 +232,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
           sub.id, 404, "no read model named " + sub.read_model->name));
       co_return;
     }
-    sub.spec.tenant = *tenant_;
+    sub.spec.tenant = principal_->tenant;
     auto control = std::make_shared<SubscriptionControl>(ws_.get_executor());
     subscriptions_[sub.id] = control;
     co_await SendFrame(ws::SubscribedFrame(sub.id));
@@ -367,7 +413,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   static awaitable<void> AuthDeadline(std::shared_ptr<WsSession> self) {
     net::steady_timer timer(self->ws_.get_executor(), kAuthTimeout);
     co_await timer.async_wait(kUseTuple);
-    if (self->tenant_ || self->stop_->stopped()) co_return;
+    if (self->principal_ || self->stop_->stopped()) co_return;
     co_await self->Close(
         websocket::close_reason(kUnauthenticated, "authentication timed out"));
   }
@@ -389,7 +435,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   const WebSocketContext context_;
   net::experimental::channel<void(beast::error_code, Outbound)> out_;
   const std::shared_ptr<SubscriptionControl> stop_;  // the whole connection
-  std::optional<std::string> tenant_;                // once authenticated
+  std::optional<auth::Principal> principal_;         // once authenticated
   std::map<std::string, std::shared_ptr<SubscriptionControl>> subscriptions_;
 };
 

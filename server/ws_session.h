@@ -10,6 +10,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "projections/runner.h"
+#include "server/auth/jwt.h"
 #include "server/config.h"
 #include "storage/event_store.h"
 
@@ -29,6 +30,7 @@ struct WebSocketContext {
   boost::asio::any_io_executor readers;
   const Config* config;
   StopRegistry* stops;  // shutdown closes sessions with "going away"
+  const auth::JwtVerifier* verifier;  // null in dev mode
 };
 
 // Accepts the upgrade on `stream` and serves the connection until either

@@ -77,9 +77,9 @@ void CairndProcess::Start(std::chrono::seconds timeout) {
 
   // Everything the child needs is built before fork: between fork and exec
   // only async-signal-safe calls are allowed (this process has threads).
-  std::vector<std::string> args = {BinaryPath(), "--dev",
-                                   "--listen",   "127.0.0.1:0",
+  std::vector<std::string> args = {BinaryPath(), "--listen", "127.0.0.1:0",
                                    "--data-dir", data_dir_.string()};
+  if (dev_) args.insert(args.begin() + 1, "--dev");
   args.insert(args.end(), flags_.begin(), flags_.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

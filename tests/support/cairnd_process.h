@@ -36,6 +36,10 @@ class CairndProcess {
   CairndProcess(const CairndProcess&) = delete;
   CairndProcess& operator=(const CairndProcess&) = delete;
 
+  // Off: Start passes no --dev (then FLAGS must configure a JWT key).
+  // Default: on.
+  void set_dev(bool dev) { dev_ = dev; }
+
   // Starts cairnd --dev --listen 127.0.0.1:0 --data-dir DIR FLAGS... and
   // waits (at most `timeout`) for its "listening" line. Throws
   // std::runtime_error with what cairnd wrote when it does not come. May be
@@ -70,6 +74,7 @@ class CairndProcess {
   std::unique_ptr<TempDir> own_dir_;
   std::filesystem::path data_dir_;
   std::vector<std::string> flags_;
+  bool dev_ = true;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   int stderr_fd_ = -1;

@@ -1,0 +1,374 @@
+// JWT auth on the real cairnd (started without --dev, with an HS256 secret
+// file): 401 and 403 over HTTP and WebSocket, tenants kept apart by their
+// tokens, and events stamped with the token's tenant and subject.
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <jwt/jwt.hpp>
+#include <memory>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "tests/integration/integration_test_util.h"
+#include "tests/support/stream_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace cairn::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr std::string_view kSecret = "an HS256 secret for the auth tests!!";
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::string Mint(const std::string& tenant, const std::string& sub,
+                 const std::string& scope, int64_t exp = Now() + 600,
+                 std::string_view secret = kSecret) {
+  jwt::jwt_object obj{jwt::params::algorithm("HS256"),
+                      jwt::params::secret(std::string(secret))};
+  obj.add_claim("sub", sub);
+  obj.add_claim("orgId", tenant);
+  obj.add_claim("scope", scope);
+  obj.add_claim("exp", exp);
+  std::error_code ec;
+  std::string token = obj.signature(ec);
+  EXPECT_FALSE(ec) << ec.message();
+  return token;
+}
+
+HttpHeaders Bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
+
+std::filesystem::path WriteSecret(const TempDir& dir) {
+  const auto path = dir.path() / "jwt-secret";
+  std::ofstream(path, std::ios::binary) << kSecret << "\n";
+  return path;
+}
+
+// A learner event for the dashboard of `user`.
+std::string AttemptBody(const std::string& user) {
+  return R"({"events":[{"type":"AttemptSubmitted","data":{"attemptId":"a1",)"
+         R"("userId":")" +
+         user +
+         R"(","exerciseId":"e","skillId":"s","lessonId":"l","correct":true,)"
+         R"("score":1,"durationMs":100,"submittedAt":"2026-11-10T09:00:00Z"}}]})";
+}
+
+class AuthTest : public ::testing::Test {
+ protected:
+  AuthTest()
+      : secret_(WriteSecret(keys_)),
+        server_(std::vector<std::string>{"--jwt-secret-file", secret_.string(),
+                                         "--heartbeat-ms", "200"}) {
+    server_.set_dev(false);
+  }
+
+  void SetUp() override {
+    server_.Start();
+    client_ = std::make_unique<HttpClient>(server_.port());
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << "cairnd's log:\n" << server_.Log().substr(0, 20000);
+    }
+  }
+
+  static std::string AllScopes() {
+    return "events:append events:read read-models:read admin";
+  }
+
+  HttpResponse Append(const std::string& token, const std::string& stream,
+                      const std::string& body = AppendBody(1)) {
+    return client_->Post("/v1/streams/" + stream + "/events", body,
+                         Bearer(token));
+  }
+
+  static void ExpectProblem(const HttpResponse& r, int status) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.Header("content-type"), "application/problem+json") << r.body;
+    if (status == 401) {
+      EXPECT_NE(r.Header("www-authenticate").find("Bearer"), std::string::npos);
+    }
+  }
+
+  // The next WebSocket message that is not a heartbeat, parsed.
+  static json::value Next(WsClient& ws, milliseconds timeout = seconds(30)) {
+    for (;;) {
+      WsClient::Message m = ws.Read(timeout);
+      if (!m.ok()) {
+        ADD_FAILURE() << "socket done: closed=" << m.closed
+                      << " code=" << m.close_code << " " << m.error;
+        return json::value();
+      }
+      json::value v = json::parse(m.text);
+      if (Str(v, "op") != "heartbeat") return v;
+    }
+  }
+
+  TempDir keys_;
+  const std::filesystem::path secret_;
+  CairndProcess server_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(AuthTest, NoTokenIs401ProblemJson) {
+  ExpectProblem(client_->Get("/v1/streams/s/events"), 401);
+  ExpectProblem(client_->Post("/v1/streams/s/events", AppendBody(1)), 401);
+  ExpectProblem(client_->Get("/v1/events"), 401);
+}
+
+TEST_F(AuthTest, UnknownV1RouteWithoutTokenIs401) {
+  ExpectProblem(client_->Get("/v1/no-such-route"), 401);
+  const std::string token = Mint("acme", "u1", AllScopes());
+  EXPECT_EQ(client_->Get("/v1/no-such-route", Bearer(token)).status, 404);
+}
+
+TEST_F(AuthTest, GarbageBadSignatureAndExpiredAre401) {
+  ExpectProblem(client_->Get("/v1/events", Bearer("garbage")), 401);
+  ExpectProblem(client_->Get("/v1/events", {{"Authorization", "Basic abc"}}),
+                401);
+  const std::string forged = Mint("acme", "u1", AllScopes(), Now() + 600,
+                                  "another secret of at least 32 bytes!!");
+  ExpectProblem(client_->Get("/v1/events", Bearer(forged)), 401);
+  const std::string expired = Mint("acme", "u1", AllScopes(), Now() - 3600);
+  ExpectProblem(client_->Get("/v1/events", Bearer(expired)), 401);
+}
+
+TEST_F(AuthTest, HealthzNeedsNoToken) {
+  EXPECT_EQ(client_->Get("/healthz").status, 200);
+  EXPECT_EQ(client_->Get("/readyz").status, 200);
+}
+
+TEST_F(AuthTest, AppendStampsTenantAndSubject) {
+  const std::string token = Mint("acme", "alice", "events:append events:read");
+  const HttpResponse append = Append(token, "orders-1");
+  ASSERT_EQ(append.status, 201) << append.body;
+  const HttpResponse read =
+      client_->Get("/v1/streams/orders-1/events", Bearer(token));
+  ASSERT_EQ(read.status, 200) << read.body;
+  const json::value page = Json(read);
+  ASSERT_EQ(page.at("events").as_array().size(), 1u);
+  const json::value& context = page.at("events").at(0).at("context");
+  EXPECT_EQ(Str(context, "orgId"), "acme");
+  EXPECT_EQ(Str(context, "principal"), "alice");
+}
+
+TEST_F(AuthTest, AppendWithoutEventsAppendIs403) {
+  const std::string token = Mint("acme", "u1", "events:read");
+  ExpectProblem(Append(token, "orders-1"), 403);
+  ExpectProblem(
+      client_->Post("/v1/transactions", R"({"streams":[]})", Bearer(token)),
+      403);
+  ExpectProblem(client_->Delete("/v1/streams/orders-1", Bearer(token)), 403);
+}
+
+TEST_F(AuthTest, ReadsWithoutEventsReadAre403) {
+  const std::string token = Mint("acme", "u1", "events:append");
+  ASSERT_EQ(Append(token, "orders-1").status, 201);
+  ExpectProblem(client_->Get("/v1/streams/orders-1/events", Bearer(token)),
+                403);
+  ExpectProblem(client_->Get("/v1/streams/orders-1", Bearer(token)), 403);
+  ExpectProblem(client_->Get("/v1/streams", Bearer(token)), 403);
+  ExpectProblem(client_->Get("/v1/events", Bearer(token)), 403);
+  HttpHeaders follow = Bearer(token);
+  follow["Accept"] = "application/x-ndjson";
+  ExpectProblem(client_->Get("/v1/events?follow=true", follow), 403);
+}
+
+TEST_F(AuthTest, OtherTenantHeaderIs403) {
+  HttpHeaders headers = Bearer(Mint("acme", "u1", AllScopes()));
+  headers["X-Cairn-Tenant"] = "globex";
+  ExpectProblem(client_->Get("/v1/events", headers), 403);
+  headers["X-Cairn-Tenant"] = "acme";
+  EXPECT_EQ(client_->Get("/v1/events", headers).status, 200);
+}
+
+TEST_F(AuthTest, TenantsSeeOnlyTheirOwnEvents) {
+  const std::string acme = Mint("acme", "a", AllScopes());
+  const std::string globex = Mint("globex", "g", AllScopes());
+  ASSERT_EQ(Append(acme, "orders-1", AppendBody(2, "AcmeEvent")).status, 201);
+  ASSERT_EQ(Append(globex, "orders-1", AppendBody(3, "GlobexEvent")).status,
+            201);
+
+  for (const auto& [token, type, n] :
+       {std::tuple{acme, "AcmeEvent", 2u}, {globex, "GlobexEvent", 3u}}) {
+    const json::value stream =
+        Json(client_->Get("/v1/streams/orders-1/events", Bearer(token)));
+    ASSERT_EQ(stream.at("events").as_array().size(), n);
+    for (const auto& e : stream.at("events").as_array()) {
+      EXPECT_EQ(Str(e, "type"), type);
+    }
+    const json::value log = Json(client_->Get("/v1/events", Bearer(token)));
+    ASSERT_EQ(log.at("events").as_array().size(), n);
+    for (const auto& e : log.at("events").as_array()) {
+      EXPECT_EQ(Str(e, "type"), type);
+    }
+    const HttpResponse listing = client_->Get("/v1/streams", Bearer(token));
+    ASSERT_EQ(listing.status, 200) << listing.body;
+    EXPECT_NE(listing.body.find("orders-1"), std::string::npos);
+  }
+  const std::string only = Mint("initech", "i", AllScopes());
+  const HttpResponse none = client_->Get("/v1/streams", Bearer(only));
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(none.body.find("orders-1"), std::string::npos) << none.body;
+  EXPECT_EQ(client_->Get("/v1/streams/orders-1/events", Bearer(only)).status,
+            404);
+}
+
+TEST_F(AuthTest, SelfScopeReadsOnlyItsOwnReadModel) {
+  const std::string writer = Mint("acme", "svc", AllScopes());
+  const HttpResponse append =
+      Append(writer, "learner-user-1", AttemptBody("user-1"));
+  ASSERT_EQ(append.status, 201) << append.body;
+  const std::string position =
+      std::to_string(Int(Json(append), "lastPosition"));
+  const std::string self = Mint("acme", "user-1", "self");
+  const HttpResponse own = client_->Get(
+      "/v1/read-models/dashboard/user-1?minPosition=" + position, Bearer(self));
+  EXPECT_EQ(own.status, 200) << own.body;
+  const std::string self2 = Mint("acme", "user-2", "self");
+  const HttpResponse own_empty =
+      client_->Get("/v1/read-models/dashboard/user-2", Bearer(self2));
+  EXPECT_EQ(own_empty.status, 404) << own_empty.body;
+  ExpectProblem(client_->Get("/v1/read-models/dashboard/user-1", Bearer(self2)),
+                403);
+  ExpectProblem(client_->Get("/v1/events", Bearer(self)), 403);
+}
+
+TEST_F(AuthTest, RebuildNeedsAdmin) {
+  const std::string reader =
+      Mint("acme", "u1", "events:append events:read read-models:read");
+  ExpectProblem(client_->Request("POST", "/v1/projections/dashboard/rebuild",
+                                 "", Bearer(reader)),
+                403);
+  EXPECT_EQ(client_->Get("/v1/projections", Bearer(reader)).status, 200);
+  const std::string admin = Mint("acme", "ops", "admin");
+  const HttpResponse rebuild = client_->Request(
+      "POST", "/v1/projections/dashboard/rebuild", "", Bearer(admin));
+  EXPECT_EQ(rebuild.status, 202) << rebuild.body;
+}
+
+TEST_F(AuthTest, WebSocketAuthMessageThenStreamSubscription) {
+  const std::string token = Mint("acme", "u1", AllScopes());
+  ASSERT_EQ(Append(token, "orders-1", AppendBody(2)).status, 201);
+  WsClient ws(server_.port());
+  ws.SendText(R"({"op":"auth","token":")" + token + R"("})");
+  EXPECT_EQ(Str(Next(ws), "op"), "authenticated");
+  ws.SendText(
+      R"({"op":"subscribe","id":"s1","stream":"orders-1","from":"start"})");
+  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  for (int i = 0; i < 2; ++i) {
+    const json::value v = Next(ws);
+    ASSERT_EQ(Str(v, "op"), "event") << json::serialize(v);
+    EXPECT_EQ(Str(v.at("event").at("context"), "orgId"), "acme");
+  }
+  EXPECT_EQ(Str(Next(ws), "op"), "caught-up");
+}
+
+TEST_F(AuthTest, WebSocketUpgradeHeaderAuthenticates) {
+  const std::string token = Mint("acme", "u1", "events:read");
+  WsClient ws(server_.port(), Bearer(token));
+  ws.SendText(R"({"op":"subscribe","id":"s1","all":{},"from":"start"})");
+  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+}
+
+TEST_F(AuthTest, WebSocketBadTokenCloses4401) {
+  WsClient ws(server_.port());
+  ws.SendText(R"({"op":"auth","token":"not-a-token"})");
+  WsClient::Message m = ws.Read(seconds(10));
+  EXPECT_TRUE(m.closed) << m.text << m.error;
+  EXPECT_EQ(m.close_code, 4401);
+}
+
+TEST_F(AuthTest, WebSocketBadHeaderTokenCloses4401) {
+  WsClient ws(server_.port(), Bearer("not-a-token"));
+  WsClient::Message m = ws.Read(seconds(10));
+  EXPECT_TRUE(m.closed) << m.text << m.error;
+  EXPECT_EQ(m.close_code, 4401);
+}
+
+TEST_F(AuthTest, WebSocketAuthForAnotherTenantCloses4403) {
+  WsClient ws(server_.port());
+  ws.SendText(R"({"op":"auth","tenant":"globex","token":")" +
+              Mint("acme", "u1", AllScopes()) + R"("})");
+  WsClient::Message m = ws.Read(seconds(10));
+  EXPECT_TRUE(m.closed) << m.text << m.error;
+  EXPECT_EQ(m.close_code, 4403);
+}
+
+TEST_F(AuthTest, WebSocketSubscriptionsCheckScopes) {
+  const std::string self = Mint("acme", "user-1", "self");
+  WsClient ws(server_.port());
+  ws.SendText(R"({"op":"auth","token":")" + self + R"("})");
+  EXPECT_EQ(Str(Next(ws), "op"), "authenticated");
+  ws.SendText(
+      R"({"op":"subscribe","id":"other","readModel":{"name":"dashboard","key":"user-2"}})");
+  json::value v = Next(ws);
+  EXPECT_EQ(Str(v, "op"), "error") << json::serialize(v);
+  EXPECT_EQ(Int(v, "status"), 403);
+  EXPECT_EQ(Str(v, "id"), "other");
+  ws.SendText(R"({"op":"subscribe","id":"log","all":{}})");
+  v = Next(ws);
+  EXPECT_EQ(Str(v, "op"), "error") << json::serialize(v);
+  EXPECT_EQ(Int(v, "status"), 403);
+  ws.SendText(
+      R"({"op":"subscribe","id":"own","readModel":{"name":"dashboard","key":"user-1"}})");
+  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  v = Next(ws);
+  EXPECT_EQ(Str(v, "op"), "read-model") << json::serialize(v);
+}
+
+TEST_F(AuthTest, SighupReloadsTheSecret) {
+  const std::string old_token = Mint("acme", "u1", "events:read");
+  ASSERT_EQ(client_->Get("/v1/events", Bearer(old_token)).status, 200);
+  constexpr std::string_view kNewSecret =
+      "a new HS256 secret, 32 bytes or more";
+  std::ofstream(secret_, std::ios::binary | std::ios::trunc) << kNewSecret;
+  ASSERT_EQ(kill(server_.pid(), SIGHUP), 0);
+  // Bounded wait for the log line that says the keys were swapped.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (server_.Log().find("JWT keys reloaded") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_NE(server_.Log().find("JWT keys reloaded"), std::string::npos);
+  EXPECT_EQ(client_->Get("/v1/events", Bearer(old_token)).status, 401);
+  const std::string new_token =
+      Mint("acme", "u1", "events:read", Now() + 600, kNewSecret);
+  EXPECT_EQ(client_->Get("/v1/events", Bearer(new_token)).status, 200);
+}
+
+TEST(AuthStartTest, RefusesToStartWithoutDevOrKey) {
+  CairndProcess server;
+  server.set_dev(false);
+  EXPECT_THROW(server.Start(), std::runtime_error);
+  EXPECT_NE(server.Log().find("no authentication configured"),
+            std::string::npos)
+      << server.Log();
+}
+
+TEST(AuthStartTest, RefusesToStartWithABadSecretFile) {
+  TempDir dir;
+  const auto path = dir.path() / "short";
+  std::ofstream(path) << "too short";
+  CairndProcess server({"--jwt-secret-file", path.string()});
+  server.set_dev(false);
+  EXPECT_THROW(server.Start(), std::runtime_error);
+  EXPECT_NE(server.Log().find("bad JWT key file"), std::string::npos)
+      << server.Log();
+}
+
+}  // namespace
+}  // namespace cairn::testing
