@@ -7,9 +7,11 @@ WORK=$(mktemp -d)
 PID=
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 
+# Dev mode (no auth) unless a script empties this.
+DEV_FLAG=(--dev)
 # launch [cairnd flags]: starts cairnd on $WORK/data, without waiting.
 launch() {
-  "$CAIRND" --dev --listen 127.0.0.1:$PORT --data-dir "$WORK/data" "$@" \
+  "$CAIRND" "${DEV_FLAG[@]}" --listen 127.0.0.1:$PORT --data-dir "$WORK/data" "$@" \
     2>"$WORK/server.log" &
   PID=$!
 }

@@ -57,6 +57,7 @@ struct Options {
   std::string target = "http://127.0.0.1:8642";
   Workload workload = Workload::kAppend;
   std::string tenant = "loadgen";
+  std::string token;  // a bearer token, for a cairnd that checks them
   unsigned connections = 64;
   unsigned threads = 1;
   double duration = 10;
@@ -430,8 +431,13 @@ class Connection {
     }
     request_.append("Host: ");
     request_.append(run_.host);
-    request_.append("\r\nX-Cairn-Tenant: ");
-    request_.append(o_.tenant);
+    if (o_.token.empty()) {
+      request_.append("\r\nX-Cairn-Tenant: ");
+      request_.append(o_.tenant);
+    } else {
+      request_.append("\r\nAuthorization: Bearer ");
+      request_.append(o_.token);
+    }
     request_.append("\r\n\r\n");
     if (IsWrite(o_.workload)) request_.append(body_);
     return slot;
@@ -607,6 +613,8 @@ int Main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(workloads))
       ->default_str("append");
   app.add_option("--tenant", o.tenant, "X-Cairn-Tenant")->capture_default_str();
+  app.add_option("--token", o.token,
+                 "send this bearer token instead of X-Cairn-Tenant");
   app.add_option("--connections", o.connections, "keep-alive connections")
       ->check(CLI::Range(1u, 10000u))
       ->capture_default_str();
