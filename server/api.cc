@@ -71,6 +71,27 @@ std::string ActualRevisionMember(const storage::WriteOutcome& out) {
   return member;
 }
 
+struct AppendSize {
+  uint64_t events = 0;
+  uint64_t bytes = 0;  // of the encoded records
+};
+
+AppendSize SizeOf(const storage::AppendRequest& request) {
+  AppendSize size;
+  for (const storage::StreamAppend& s : request.streams) {
+    size.events += s.events.size();
+    for (const storage::ProposedEvent& e : s.events) {
+      size.bytes += e.record.size();
+    }
+  }
+  return size;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
 HttpResponse Json(unsigned status, std::string body) {
   HttpResponse r;
   r.status = status;
@@ -228,12 +249,13 @@ HttpResponse Ndjson(std::shared_ptr<ChunkSource> source) {
 
 Api::Api(storage::EventStore* store, projections::Runner* projections,
          net::any_io_executor readers, const Config& config,
-         const auth::JwtVerifier* verifier)
+         const auth::JwtVerifier* verifier, Metrics* metrics)
     : store_(store),
       projections_(projections),
       readers_(std::move(readers)),
       config_(config),
-      verifier_(verifier) {}
+      verifier_(verifier),
+      metrics_(metrics) {}
 
 PreparedRequest Api::Prepare(const RequestHead& head) const {
   PreparedRequest p;
@@ -307,6 +329,15 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
         co_return Problem(503, "shutting down", trace);
       }
       co_return Json(200, "{\"status\":\"ready\"}");
+    case Endpoint::kMetrics: {
+      if (metrics_ == nullptr) co_return Problem(404, "no metrics", trace);
+      HttpResponse r;
+      r.status = 200;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      // Render reads checkpoints: storage, so not on this I/O thread.
+      r.body = co_await RunOn(readers_, [m = metrics_] { return m->Render(); });
+      co_return r;
+    }
     default:
       break;
   }
@@ -398,8 +429,14 @@ awaitable<HttpResponse> Api::Append(const PreparedRequest& p,
       ParseAppendBody(body, p.route.stream, caller, {config_.max_event_bytes});
   if (!request.has_value()) co_return ProblemFromStatus(request.error(), trace);
 
+  const AppendSize size = SizeOf(*request);
+  const auto started = std::chrono::steady_clock::now();
   storage::WriteOutcome out = co_await AsyncWrite(
       *store_, &storage::EventStore::Append, std::move(*request));
+  if (metrics_ != nullptr) {
+    metrics_->ObserveAppend(out, size.events, size.bytes,
+                            SecondsSince(started));
+  }
   if (!out.status.ok()) {
     const std::string extra = ActualRevisionMember(out);
     if (HttpStatusOf(out.status) >= 500) {
@@ -426,8 +463,14 @@ awaitable<HttpResponse> Api::Transaction(const PreparedRequest& p,
   auto request = ParseTransactionBody(body, caller, {config_.max_event_bytes});
   if (!request.has_value()) co_return ProblemFromStatus(request.error(), trace);
 
+  const AppendSize size = SizeOf(*request);
+  const auto started = std::chrono::steady_clock::now();
   storage::WriteOutcome out = co_await AsyncWrite(
       *store_, &storage::EventStore::Append, std::move(*request));
+  if (metrics_ != nullptr) {
+    metrics_->ObserveAppend(out, size.events, size.bytes,
+                            SecondsSince(started));
+  }
   if (!out.status.ok()) {
     std::string extra;
     if (!out.conflicts.empty()) {

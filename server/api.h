@@ -11,6 +11,7 @@
 #include "server/auth/jwt.h"
 #include "server/config.h"
 #include "server/http_types.h"
+#include "server/metrics.h"
 #include "server/router.h"
 #include "server/trace_context.h"
 #include "storage/event_store.h"
@@ -52,10 +53,11 @@ struct PreparedRequest {
 class Api {
  public:
   // `verifier` checks bearer tokens when not in dev mode (null: every /v1
-  // request is 401); it must outlive the Api.
+  // request is 401); it must outlive the Api. `metrics` (null: none, and
+  // /metrics answers 404) must outlive it too.
   Api(storage::EventStore* store, projections::Runner* projections,
       boost::asio::any_io_executor readers, const Config& config,
-      const auth::JwtVerifier* verifier);
+      const auth::JwtVerifier* verifier, Metrics* metrics = nullptr);
 
   // Authenticates (401, 403 for another tenant), routes (404, 405),
   // authorizes the route (403), then checks size and type (413, 415), in
@@ -111,6 +113,7 @@ class Api {
   const boost::asio::any_io_executor readers_;
   const Config config_;
   const auth::JwtVerifier* const verifier_;
+  Metrics* const metrics_;
   std::atomic<bool> shutting_down_{false};
 };
 

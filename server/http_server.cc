@@ -21,6 +21,7 @@
 #include "server/http_errors.h"
 #include "server/json_writer.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/stop_registry.h"
 #include "server/subscription.h"
 #include "server/ws_session.h"
@@ -56,7 +57,9 @@ class HttpServerImpl final : public HttpServer {
         verifier_(verifier),
         ioc_(static_cast<int>(IoThreads(config))),
         readers_(config.reader_threads),
-        api_(store, projections, readers_.get_executor(), config, verifier),
+        metrics_(store, projections),
+        api_(store, projections, readers_.get_executor(), config, verifier,
+             &metrics_),
         acceptor_(ioc_) {}
 
   ~HttpServerImpl() override { readers_.join(); }
@@ -190,6 +193,7 @@ class HttpServerImpl final : public HttpServer {
       auto [ec, n] =
           co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       conn->idle = false;
+      const auto started = std::chrono::steady_clock::now();
       // Beast refuses a Content-Length over the limit as soon as the
       // header is in, with the header parsed: route it anyway, so that
       // 404/405 come before 413 (API.md), and Prepare answers 413.
@@ -281,6 +285,15 @@ class HttpServerImpl final : public HttpServer {
         response = co_await api_.Handle(prepared, head, std::move(req.body()));
       }
       response.headers.emplace_back("traceparent", prepared.trace.ToHeader());
+      metrics_.ObserveRequest(
+          prepared.route.outcome == Route::Outcome::kOk ||
+                  prepared.route.outcome == Route::Outcome::kMethodNotAllowed
+              ? std::optional<Endpoint>(prepared.route.endpoint)
+              : std::nullopt,
+          response.status,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                        started)
+              .count());
       if (log::Enabled(log::Level::kDebug)) {
         log::Debug("request", {{"method", head.method},
                                {"target", head.target},
@@ -517,6 +530,7 @@ class HttpServerImpl final : public HttpServer {
     std::lock_guard lock(mu_);
     if (connections_.size() >= config_.max_connections) return false;
     connections_.push_back(c);
+    metrics_.ConnectionOpened();
     return true;
   }
 
@@ -533,6 +547,7 @@ class HttpServerImpl final : public HttpServer {
   }
 
   void Untrack(Connection* c) {
+    metrics_.ConnectionClosed();
     std::lock_guard lock(mu_);
     connections_.remove_if([c](const std::weak_ptr<Connection>& w) {
       auto p = w.lock();
@@ -585,6 +600,7 @@ class HttpServerImpl final : public HttpServer {
   auth::JwtVerifier* const verifier_;
   net::io_context ioc_;
   net::thread_pool readers_;
+  Metrics metrics_;
   Api api_;
   tcp::acceptor acceptor_;
   net::steady_timer grace_timer_{ioc_};

@@ -12,6 +12,36 @@ std::optional<std::string_view> Route::Param(std::string_view key) const {
   return std::nullopt;
 }
 
+std::string_view EndpointName(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kHealthz:
+      return "healthz";
+    case Endpoint::kReadyz:
+      return "readyz";
+    case Endpoint::kMetrics:
+      return "metrics";
+    case Endpoint::kStreamEvents:
+      return "stream_events";
+    case Endpoint::kStream:
+      return "stream";
+    case Endpoint::kStreamMetadata:
+      return "stream_metadata";
+    case Endpoint::kStreams:
+      return "streams";
+    case Endpoint::kLog:
+      return "log";
+    case Endpoint::kTransactions:
+      return "transactions";
+    case Endpoint::kReadModel:
+      return "read_model";
+    case Endpoint::kProjections:
+      return "projections";
+    case Endpoint::kRebuild:
+      return "rebuild";
+  }
+  return "unknown";
+}
+
 Route MatchRoute(std::string_view method, std::string_view target) {
   Route r;
   auto url = urls::parse_origin_form(target);
@@ -51,6 +81,8 @@ Route MatchRoute(std::string_view method, std::string_view target) {
 
   if (is({"healthz"})) {
     match(Endpoint::kHealthz, {"GET"});
+  } else if (is({"metrics"})) {
+    match(Endpoint::kMetrics, {"GET"});
   } else if (is({"readyz"})) {
     match(Endpoint::kReadyz, {"GET"});
   } else if (is({"v1", "streams"})) {

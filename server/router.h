@@ -11,6 +11,7 @@ namespace cairn::server {
 enum class Endpoint {
   kHealthz,         // GET /healthz
   kReadyz,          // GET /readyz
+  kMetrics,         // GET /metrics
   kStreamEvents,    // GET, POST /v1/streams/{stream}/events
   kStream,          // GET, DELETE /v1/streams/{stream}
   kStreamMetadata,  // PUT /v1/streams/{stream}/metadata
@@ -37,6 +38,10 @@ struct Route {
   // The first value of a query parameter.
   std::optional<std::string_view> Param(std::string_view key) const;
 };
+
+// The endpoint's name for metrics: a bounded set, one per Endpoint
+// ("stream_events", "healthz", ...), never a path parameter.
+std::string_view EndpointName(Endpoint endpoint);
 
 // Matches a request line's method and origin-form target. Pure: no I/O.
 Route MatchRoute(std::string_view method, std::string_view target);

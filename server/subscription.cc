@@ -109,7 +109,12 @@ class SubscriptionRun {
           const bool sent = co_await SendLive(taken.commits);
           if (!sent) co_return Status::Ok();
         }
-        if (taken.overflowed) break;  // back to storage, then a new tap
+        if (taken.overflowed) {
+          // Back to storage, then a new tap.
+          GlobalSubscriptionStats().slow_consumer_fallbacks.fetch_add(
+              1, std::memory_order_relaxed);
+          break;
+        }
       }
     }
     co_return Status::Ok();
@@ -288,7 +293,19 @@ awaitable<Status> RunSubscription(
     SubscriptionSink& sink, std::shared_ptr<SubscriptionControl> control) {
   SubscriptionRun run(store, std::move(readers), std::move(spec), limits, sink,
                       std::move(control));
-  co_return co_await run.Run();
+  SubscriptionStats& stats = GlobalSubscriptionStats();
+  stats.active.fetch_add(1, std::memory_order_relaxed);
+  struct Ended {
+    SubscriptionStats& stats;
+    ~Ended() { stats.active.fetch_sub(1, std::memory_order_relaxed); }
+  } ended{stats};
+  Status s = co_await run.Run();
+  co_return s;
+}
+
+SubscriptionStats& GlobalSubscriptionStats() {
+  static SubscriptionStats stats;
+  return stats;
 }
 
 SubscriptionLimits SubscriptionLimitsOf(const Config& config) {

@@ -6,6 +6,7 @@
 // log and subscriptions"). Transports supply a SubscriptionSink that frames
 // and sends; the rules of order live here once.
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -109,6 +110,14 @@ boost::asio::awaitable<Status> RunSubscription(
     storage::EventStore* store, boost::asio::any_io_executor readers,
     SubscriptionSpec spec, const SubscriptionLimits& limits,
     SubscriptionSink& sink, std::shared_ptr<SubscriptionControl> control);
+
+// Process-wide figures of every subscription, read by /metrics.
+struct SubscriptionStats {
+  std::atomic<int64_t> active{0};
+  // Taps that overflowed: the subscriber went back to storage.
+  std::atomic<uint64_t> slow_consumer_fallbacks{0};
+};
+SubscriptionStats& GlobalSubscriptionStats();
 
 // The limits cairnd's configuration sets.
 SubscriptionLimits SubscriptionLimitsOf(const Config& config);

@@ -123,6 +123,7 @@ Status AuthorizeRoute(const Principal& principal, const Route& route,
   switch (route.endpoint) {
     case Endpoint::kHealthz:
     case Endpoint::kReadyz:
+    case Endpoint::kMetrics:
       return Status::Ok();
     case Endpoint::kStreamEvents:
       return RequireScope(principal, method == "POST" ? Scope::kEventsAppend

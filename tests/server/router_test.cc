@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string_view>
+
 namespace cairn::server {
 namespace {
 
@@ -44,12 +47,32 @@ TEST(RouterTest, QueryParametersAreDecoded) {
 TEST(RouterTest, EveryEndpointIsReachable) {
   EXPECT_EQ(MatchRoute("GET", "/healthz").endpoint, Endpoint::kHealthz);
   EXPECT_EQ(MatchRoute("GET", "/readyz").endpoint, Endpoint::kReadyz);
+  EXPECT_EQ(MatchRoute("GET", "/metrics").endpoint, Endpoint::kMetrics);
   EXPECT_EQ(MatchRoute("GET", "/v1/streams").endpoint, Endpoint::kStreams);
   EXPECT_EQ(MatchRoute("DELETE", "/v1/streams/s").endpoint, Endpoint::kStream);
   EXPECT_EQ(MatchRoute("PUT", "/v1/streams/s/metadata").endpoint,
             Endpoint::kStreamMetadata);
   EXPECT_EQ(MatchRoute("POST", "/v1/transactions").endpoint,
             Endpoint::kTransactions);
+}
+
+TEST(RouterTest, EndpointNamesAreDistinctLabelValues) {
+  const Endpoint all[] = {Endpoint::kHealthz,      Endpoint::kReadyz,
+                          Endpoint::kMetrics,      Endpoint::kStreamEvents,
+                          Endpoint::kStream,       Endpoint::kStreamMetadata,
+                          Endpoint::kStreams,      Endpoint::kLog,
+                          Endpoint::kTransactions, Endpoint::kReadModel,
+                          Endpoint::kProjections,  Endpoint::kRebuild};
+  std::set<std::string_view> names;
+  for (Endpoint e : all) {
+    const std::string_view name = EndpointName(e);
+    EXPECT_NE(name, "unknown");
+    EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"),
+              std::string_view::npos)
+        << name;
+    names.insert(name);
+  }
+  EXPECT_EQ(names.size(), std::size(all));
 }
 
 }  // namespace
