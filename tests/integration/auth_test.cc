@@ -146,9 +146,13 @@ TEST_F(AuthTest, GarbageBadSignatureAndExpiredAre401) {
   ExpectProblem(client_->Get("/v1/events", Bearer(expired)), 401);
 }
 
-TEST_F(AuthTest, HealthzNeedsNoToken) {
+TEST_F(AuthTest, HealthAndMetricsNeedNoToken) {
   EXPECT_EQ(client_->Get("/healthz").status, 200);
   EXPECT_EQ(client_->Get("/readyz").status, 200);
+  const HttpResponse metrics = client_->Get("/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("cairn_http_requests_total"), std::string::npos)
+      << metrics.body.substr(0, 500);
 }
 
 TEST_F(AuthTest, AppendStampsTenantAndSubject) {
