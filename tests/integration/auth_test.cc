@@ -10,7 +10,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <jwt/jwt.hpp>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "tests/integration/integration_test_util.h"
+#include "tests/support/jwt_tokens.h"
 #include "tests/support/stream_client.h"
 #include "tests/support/temp_dir.h"
 
@@ -34,16 +34,7 @@ int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 std::string Mint(const std::string& tenant, const std::string& sub,
                  const std::string& scope, int64_t exp = Now() + 600,
                  std::string_view secret = kSecret) {
-  jwt::jwt_object obj{jwt::params::algorithm("HS256"),
-                      jwt::params::secret(std::string(secret))};
-  obj.add_claim("sub", sub);
-  obj.add_claim("orgId", tenant);
-  obj.add_claim("scope", scope);
-  obj.add_claim("exp", exp);
-  std::error_code ec;
-  std::string token = obj.signature(ec);
-  EXPECT_FALSE(ec) << ec.message();
-  return token;
+  return MintHs256(secret, tenant, sub, scope, exp);
 }
 
 HttpHeaders Bearer(const std::string& token) {
@@ -100,20 +91,6 @@ class AuthTest : public ::testing::Test {
     EXPECT_EQ(r.Header("content-type"), "application/problem+json") << r.body;
     if (status == 401) {
       EXPECT_NE(r.Header("www-authenticate").find("Bearer"), std::string::npos);
-    }
-  }
-
-  // The next WebSocket message that is not a heartbeat, parsed.
-  static json::value Next(WsClient& ws, milliseconds timeout = seconds(30)) {
-    for (;;) {
-      WsClient::Message m = ws.Read(timeout);
-      if (!m.ok()) {
-        ADD_FAILURE() << "socket done: closed=" << m.closed
-                      << " code=" << m.close_code << " " << m.error;
-        return json::value();
-      }
-      json::value v = json::parse(m.text);
-      if (Str(v, "op") != "heartbeat") return v;
     }
   }
 
@@ -269,23 +246,23 @@ TEST_F(AuthTest, WebSocketAuthMessageThenStreamSubscription) {
   ASSERT_EQ(Append(token, "orders-1", AppendBody(2)).status, 201);
   WsClient ws(server_.port());
   ws.SendText(R"({"op":"auth","token":")" + token + R"("})");
-  EXPECT_EQ(Str(Next(ws), "op"), "authenticated");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "authenticated");
   ws.SendText(
       R"({"op":"subscribe","id":"s1","stream":"orders-1","from":"start"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
   for (int i = 0; i < 2; ++i) {
-    const json::value v = Next(ws);
+    const json::value v = NextMessage(ws);
     ASSERT_EQ(Str(v, "op"), "event") << json::serialize(v);
     EXPECT_EQ(Str(v.at("event").at("context"), "orgId"), "acme");
   }
-  EXPECT_EQ(Str(Next(ws), "op"), "caught-up");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "caught-up");
 }
 
 TEST_F(AuthTest, WebSocketUpgradeHeaderAuthenticates) {
   const std::string token = Mint("acme", "u1", "events:read");
   WsClient ws(server_.port(), Bearer(token));
   ws.SendText(R"({"op":"subscribe","id":"s1","all":{},"from":"start"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
 }
 
 TEST_F(AuthTest, WebSocketBadTokenCloses4401) {
@@ -316,21 +293,21 @@ TEST_F(AuthTest, WebSocketSubscriptionsCheckScopes) {
   const std::string self = Mint("acme", "user-1", "self");
   WsClient ws(server_.port());
   ws.SendText(R"({"op":"auth","token":")" + self + R"("})");
-  EXPECT_EQ(Str(Next(ws), "op"), "authenticated");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "authenticated");
   ws.SendText(
       R"({"op":"subscribe","id":"other","readModel":{"name":"dashboard","key":"user-2"}})");
-  json::value v = Next(ws);
+  json::value v = NextMessage(ws);
   EXPECT_EQ(Str(v, "op"), "error") << json::serialize(v);
   EXPECT_EQ(Int(v, "status"), 403);
   EXPECT_EQ(Str(v, "id"), "other");
   ws.SendText(R"({"op":"subscribe","id":"log","all":{}})");
-  v = Next(ws);
+  v = NextMessage(ws);
   EXPECT_EQ(Str(v, "op"), "error") << json::serialize(v);
   EXPECT_EQ(Int(v, "status"), 403);
   ws.SendText(
       R"({"op":"subscribe","id":"own","readModel":{"name":"dashboard","key":"user-1"}})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
-  v = Next(ws);
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
+  v = NextMessage(ws);
   EXPECT_EQ(Str(v, "op"), "read-model") << json::serialize(v);
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "tests/support/cairnd_process.h"
 #include "tests/support/http_client.h"
+#include "tests/support/stream_client.h"
 
 namespace cairn::testing {
 
@@ -58,6 +60,22 @@ inline std::string Str(const json::value& v, std::string_view key) {
 }
 
 // `n` events as a JSON array: {"type":TYPE,"data":{"n":i}}.
+// The next WebSocket message that is not a heartbeat, parsed; a failure
+// (and null) when the socket ends first.
+inline json::value NextMessage(WsClient& ws, std::chrono::milliseconds timeout =
+                                                 std::chrono::seconds(30)) {
+  for (;;) {
+    WsClient::Message m = ws.Read(timeout);
+    if (!m.ok()) {
+      ADD_FAILURE() << "socket done: closed=" << m.closed
+                    << " code=" << m.close_code << " " << m.error;
+      return json::value();
+    }
+    json::value v = json::parse(m.text);
+    if (Str(v, "op") != "heartbeat") return v;
+  }
+}
+
 inline std::string EventsJson(int n, const std::string& type = "T") {
   std::string out = "[";
   for (int i = 0; i < n; ++i) {

@@ -30,25 +30,11 @@ class SubscriptionTest : public CairndTest {
  protected:
   SubscriptionTest() : CairndTest({"--heartbeat-ms", "200"}) {}
 
-  // The next message that is not a heartbeat, parsed.
-  static json::value Next(WsClient& ws, milliseconds timeout = seconds(30)) {
-    for (;;) {
-      WsClient::Message m = ws.Read(timeout);
-      if (!m.ok()) {
-        ADD_FAILURE() << "socket done: closed=" << m.closed
-                      << " code=" << m.close_code << " " << m.error;
-        return json::value();
-      }
-      json::value v = json::parse(m.text);
-      if (Str(v, "op") != "heartbeat") return v;
-    }
-  }
-
   // Reads `n` event frames (skipping heartbeats), returning their events.
   static std::vector<json::value> Events(WsClient& ws, size_t n) {
     std::vector<json::value> out;
     while (out.size() < n) {
-      json::value v = Next(ws);
+      json::value v = NextMessage(ws);
       if (v.is_null()) break;
       EXPECT_EQ(Str(v, "op"), "event") << json::serialize(v);
       if (Str(v, "op") != "event") break;
@@ -64,11 +50,11 @@ TEST_F(SubscriptionTest, StreamSubscriptionCatchesUpThenGoesLive) {
   WsClient ws(server_.port(), {{"X-Cairn-Tenant", "default"}});
   ws.SendText(
       R"({"op":"subscribe","id":"s1","stream":"learner-1","from":"start"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
   std::vector<json::value> history = Events(ws, 3);
   ASSERT_EQ(history.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Int(history[i], "revision"), i);
-  json::value caught_up = Next(ws);
+  json::value caught_up = NextMessage(ws);
   EXPECT_EQ(Str(caught_up, "op"), "caught-up");
   EXPECT_EQ(Str(caught_up, "id"), "s1");
   EXPECT_EQ(Int(caught_up, "position"), 2);
@@ -83,12 +69,12 @@ TEST_F(SubscriptionTest, StreamSubscriptionCatchesUpThenGoesLive) {
   EXPECT_EQ(Str(live[1], "stream"), "learner-1");
 
   ws.SendText(R"({"op":"unsubscribe","id":"s1"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "unsubscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "unsubscribed");
   AppendOk("learner-1", 1);
   // Nothing more for s1: the next frame is a heartbeat-free answer to a
   // new request.
   ws.SendText(R"({"op":"unsubscribe","id":"s1"})");
-  json::value error = Next(ws);
+  json::value error = NextMessage(ws);
   EXPECT_EQ(Str(error, "op"), "error");
   EXPECT_EQ(Int(error, "status"), 404);
 }
@@ -96,8 +82,8 @@ TEST_F(SubscriptionTest, StreamSubscriptionCatchesUpThenGoesLive) {
 TEST_F(SubscriptionTest, IdleSubscriptionGetsHeartbeats) {
   WsClient ws(server_.port(), {{"X-Cairn-Tenant", "default"}});
   ws.SendText(R"({"op":"subscribe","id":"h","all":{},"from":"end"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
-  EXPECT_EQ(Str(Next(ws), "op"), "caught-up");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "caught-up");
   // --heartbeat-ms 200: two within a few seconds, and nothing else.
   for (int i = 0; i < 2; ++i) {
     WsClient::Message m = ws.Read(seconds(5));
@@ -109,8 +95,8 @@ TEST_F(SubscriptionTest, IdleSubscriptionGetsHeartbeats) {
 TEST_F(SubscriptionTest, StreamThatDoesNotExistYetArrivesLive) {
   WsClient ws(server_.port(), {{"X-Cairn-Tenant", "default"}});
   ws.SendText(R"({"op":"subscribe","id":"a","stream":"later","from":"start"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
-  json::value caught_up = Next(ws);
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
+  json::value caught_up = NextMessage(ws);
   EXPECT_EQ(Str(caught_up, "op"), "caught-up");
   EXPECT_TRUE(caught_up.at("position").is_null());
   EXPECT_TRUE(caught_up.at("revision").is_null());
@@ -137,7 +123,7 @@ TEST_F(SubscriptionTest, LogSubscriptionFiltersAndFromForms) {
   std::map<std::string, bool> caught_up;
   const auto pump = [&](size_t frames) {
     for (size_t i = 0; i < frames; ++i) {
-      json::value v = Next(ws);
+      json::value v = NextMessage(ws);
       if (v.is_null()) return;
       const std::string op = Str(v, "op");
       if (op == "event") {
@@ -166,11 +152,11 @@ TEST_F(SubscriptionTest, TenantsSeeOnlyTheirOwnEvents) {
   AppendOk("shared", 1, "T", {{"X-Cairn-Tenant", "acme"}});
   WsClient ws(server_.port());  // authenticates by message
   ws.SendText(R"({"op":"auth","tenant":"globex"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "authenticated");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "authenticated");
   ws.SendText(
       R"({"op":"subscribe","id":"s","stream":"shared","from":"start"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
-  EXPECT_EQ(Str(Next(ws), "op"), "caught-up");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "caught-up");
   AppendOk("shared", 1, "T", {{"X-Cairn-Tenant", "acme"}});
   AppendOk("shared", 1, "Mine", {{"X-Cairn-Tenant", "globex"}});
   std::vector<json::value> live = Events(ws, 1);
@@ -199,16 +185,16 @@ TEST_F(SubscriptionTest, BadMessagesGetErrorFramesAndTheSocketGoesOn) {
   };
   for (const auto& [text, status] : cases) {
     ws.SendText(text);
-    json::value v = Next(ws);
+    json::value v = NextMessage(ws);
     EXPECT_EQ(Str(v, "op"), "error") << text;
     EXPECT_EQ(Int(v, "status"), status) << text;
   }
   ws.SendBinary(std::string("\x00\x01\x02", 3));
-  json::value binary = Next(ws);
+  json::value binary = NextMessage(ws);
   EXPECT_EQ(Str(binary, "op"), "error");
   // Still serving on this socket.
   ws.SendText(R"({"op":"subscribe","id":"ok","stream":"s","from":"end"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
 }
 
 TEST_F(SubscriptionTest, HugeMessageClosesTheSocketNotTheServer) {
@@ -228,13 +214,13 @@ TEST_F(SubscriptionTest, HugeMessageClosesTheSocketNotTheServer) {
   EXPECT_EQ(client_->Get("/healthz").status, 200);
   WsClient again(server_.port(), {{"X-Cairn-Tenant", "default"}});
   again.SendText(R"({"op":"subscribe","id":"s","all":{},"from":"end"})");
-  EXPECT_EQ(Str(Next(again), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(again), "op"), "subscribed");
 }
 
 TEST_F(SubscriptionTest, SocketWithoutAuthClosesWith4401) {
   WsClient ws(server_.port());
   ws.SendText(R"({"op":"subscribe","id":"s","stream":"s"})");
-  json::value v = Next(ws);
+  json::value v = NextMessage(ws);
   EXPECT_EQ(Int(v, "status"), 401);
   const auto start = std::chrono::steady_clock::now();
   WsClient::Message m = ws.Read(seconds(15));
@@ -255,7 +241,7 @@ TEST_F(SubscriptionTest, TooManySubscriptionsOnOneSocket) {
   int subscribed = 0;
   int refused = 0;
   for (int i = 0; i < 5; ++i) {  // 2 subscribed, 2 caught-up, 1 error
-    json::value v = Next(ws);
+    json::value v = NextMessage(ws);
     if (Str(v, "op") == "subscribed") ++subscribed;
     if (Str(v, "op") == "error") {
       ++refused;
@@ -280,7 +266,7 @@ TEST_F(SubscriptionTest, ConnectionsOverTheLimitAreRefused) {
   }
   // The two open ones still work.
   a.SendText(R"({"op":"subscribe","id":"s","all":{},"from":"end"})");
-  EXPECT_EQ(Str(Next(a), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(a), "op"), "subscribed");
 }
 
 // A writer appends 10,000 events while subscribers start from "start" at
@@ -378,7 +364,7 @@ TEST_F(SubscriptionTest, ThousandStreamSocketsAndTenLogSocketsUnderAppends) {
   for (int i = 0; i < kStreams; ++i) {
     std::vector<int64_t> revisions;
     while (revisions.size() < kRounds) {
-      json::value v = Next(*streams[i]);
+      json::value v = NextMessage(*streams[i]);
       ASSERT_FALSE(v.is_null()) << "stream socket " << i;
       if (Str(v, "op") != "event") continue;
       EXPECT_EQ(Str(v.at("event"), "stream"), "learner-" + std::to_string(i));
@@ -389,7 +375,7 @@ TEST_F(SubscriptionTest, ThousandStreamSocketsAndTenLogSocketsUnderAppends) {
   for (int k = 0; k < kLogSockets; ++k) {
     int64_t next = 0;
     while (next < kStreams * kRounds) {
-      json::value v = Next(*logs[k]);
+      json::value v = NextMessage(*logs[k]);
       ASSERT_FALSE(v.is_null()) << "log socket " << k;
       if (Str(v, "op") != "event") continue;
       ASSERT_EQ(Int(v.at("event"), "position"), next) << "log socket " << k;
@@ -430,8 +416,8 @@ TEST_F(SubscriptionTest, ClientThatStopsReadingGetsEverythingLater) {
   }
   WsClient ws(server_.port(), {{"X-Cairn-Tenant", "default"}});
   ws.SendText(R"({"op":"subscribe","id":"slow","all":{},"from":"start"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
-  EXPECT_EQ(Str(Next(ws), "op"), "caught-up");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "caught-up");
   const int64_t before = RssKiB(server_.pid());
   for (int i = 0; i < kEvents / 1000; ++i) AppendOk("bulk", 1000);
   const int64_t growth = RssKiB(server_.pid()) - before;
@@ -458,8 +444,8 @@ TEST_F(SubscriptionTest, SlowConsumerIsToldAndResumes) {
   HttpClient writer(strict.port());
   WsClient ws(strict.port(), {{"X-Cairn-Tenant", "default"}});
   ws.SendText(R"({"op":"subscribe","id":"s","all":{},"from":"start"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
-  EXPECT_EQ(Str(Next(ws), "op"), "caught-up");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "caught-up");
   constexpr int64_t kEvents = 50'000;  // more than socket buffers hold
   for (int i = 0; i < kEvents / 1000; ++i) {
     ASSERT_EQ(writer.Post("/v1/streams/bulk/events", AppendBody(1000)).status,
@@ -468,7 +454,7 @@ TEST_F(SubscriptionTest, SlowConsumerIsToldAndResumes) {
   int64_t next = 0;
   bool told = false;
   while (!told) {
-    json::value v = Next(ws);
+    json::value v = NextMessage(ws);
     ASSERT_FALSE(v.is_null());
     if (Str(v, "op") == "event") {
       ASSERT_EQ(Int(v.at("event"), "position"), next);
@@ -484,9 +470,9 @@ TEST_F(SubscriptionTest, SlowConsumerIsToldAndResumes) {
   ASSERT_LT(next, kEvents);  // it was ended before the end
   ws.SendText(R"({"op":"subscribe","id":"s","all":{},"from":)" +
               std::to_string(next) + "}");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
   while (next < kEvents) {
-    json::value v = Next(ws);
+    json::value v = NextMessage(ws);
     ASSERT_EQ(Str(v, "op"), "event") << json::serialize(v);
     ASSERT_EQ(Int(v.at("event"), "position"), next);
     ++next;
@@ -567,7 +553,7 @@ TEST_F(SubscriptionTest, SigtermEndsFollowsAndClosesSocketsGoingAway) {
   AppendOk("x", 1);
   WsClient ws(server_.port(), {{"X-Cairn-Tenant", "default"}});
   ws.SendText(R"({"op":"subscribe","id":"s","all":{},"from":"start"})");
-  EXPECT_EQ(Str(Next(ws), "op"), "subscribed");
+  EXPECT_EQ(Str(NextMessage(ws), "op"), "subscribed");
   FollowClient follow(server_.port(), "/v1/events?follow=true",
                       {{"Accept", "application/x-ndjson"}});
   ASSERT_TRUE(follow.ReadUntil("\"position\":0").has_value());

@@ -4,11 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
-#include <jwt/jwt.hpp>
 #include <memory>
 #include <string>
 
 #include "server/router.h"
+#include "tests/support/jwt_tokens.h"
 #include "tests/support/temp_dir.h"
 
 namespace cairn::server::auth {
@@ -19,16 +19,7 @@ constexpr std::string_view kSecret = "an HS256 test secret of 32+ bytes!";
 
 std::string Mint(const std::string& scope, const std::string& tenant = "acme",
                  const std::string& sub = "user-1", int64_t exp = kNow + 300) {
-  jwt::jwt_object obj{jwt::params::algorithm("HS256"),
-                      jwt::params::secret(std::string(kSecret))};
-  obj.add_claim("sub", sub);
-  obj.add_claim("orgId", tenant);
-  obj.add_claim("scope", scope);
-  obj.add_claim("exp", exp);
-  std::error_code ec;
-  std::string token = obj.signature(ec);
-  EXPECT_FALSE(ec) << ec.message();
-  return token;
+  return cairn::testing::MintHs256(kSecret, tenant, sub, scope, exp);
 }
 
 Principal WithScopes(std::initializer_list<Scope> scopes,
