@@ -249,12 +249,14 @@ HttpResponse Ndjson(std::shared_ptr<ChunkSource> source) {
 
 Api::Api(storage::EventStore* store, projections::Runner* projections,
          net::any_io_executor readers, const Config& config,
-         const auth::JwtVerifier* verifier, Metrics* metrics)
+         const auth::JwtVerifier* verifier, TenantLimits* limits,
+         Metrics* metrics)
     : store_(store),
       projections_(projections),
       readers_(std::move(readers)),
       config_(config),
       verifier_(verifier),
+      limits_(limits),
       metrics_(metrics) {}
 
 PreparedRequest Api::Prepare(const RequestHead& head) const {
@@ -420,6 +422,16 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
   }
 }
 
+std::optional<HttpResponse> Api::AdmitAppend(const std::string& tenant,
+                                             uint64_t events,
+                                             const std::string& trace) const {
+  const TenantLimits::Admission a = limits_->AdmitAppend(tenant, events);
+  if (a.admitted) return std::nullopt;
+  HttpResponse r = Problem(429, limits_->AppendRefusal(a), trace);
+  r.headers.emplace_back("Retry-After", std::to_string(a.retry_after.count()));
+  return r;
+}
+
 awaitable<HttpResponse> Api::Append(const PreparedRequest& p,
                                     const std::string& tenant,
                                     std::string_view body) {
@@ -430,6 +442,9 @@ awaitable<HttpResponse> Api::Append(const PreparedRequest& p,
   if (!request.has_value()) co_return ProblemFromStatus(request.error(), trace);
 
   const AppendSize size = SizeOf(*request);
+  if (auto refused = AdmitAppend(tenant, size.events, trace)) {
+    co_return std::move(*refused);
+  }
   const auto started = std::chrono::steady_clock::now();
   storage::WriteOutcome out = co_await AsyncWrite(
       *store_, &storage::EventStore::Append, std::move(*request));
@@ -464,6 +479,9 @@ awaitable<HttpResponse> Api::Transaction(const PreparedRequest& p,
   if (!request.has_value()) co_return ProblemFromStatus(request.error(), trace);
 
   const AppendSize size = SizeOf(*request);
+  if (auto refused = AdmitAppend(tenant, size.events, trace)) {
+    co_return std::move(*refused);
+  }
   const auto started = std::chrono::steady_clock::now();
   storage::WriteOutcome out = co_await AsyncWrite(
       *store_, &storage::EventStore::Append, std::move(*request));
@@ -673,12 +691,18 @@ awaitable<HttpResponse> Api::Subscribe(const PreparedRequest& p,
       co_return ProblemFromStatus(info.error(), trace);
     }
   }
+  TenantLimits::SubscriptionSlot slot = limits_->OpenSubscription(tenant);
+  if (!slot) {
+    HttpResponse r = Problem(429, limits_->SubscriptionRefusal(), trace);
+    r.headers.emplace_back("Retry-After", "1");
+    co_return r;
+  }
   HttpResponse r;
   r.content_type = sse ? "text/event-stream" : "application/x-ndjson";
   if (sse) r.headers.emplace_back("Cache-Control", "no-cache");
   r.subscription = SubscriptionBody{
       sse ? SubscriptionBody::Format::kSse : SubscriptionBody::Format::kNdjson,
-      std::move(spec)};
+      std::move(spec), std::move(slot)};
   co_return r;
 }
 

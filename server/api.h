@@ -13,6 +13,7 @@
 #include "server/http_types.h"
 #include "server/metrics.h"
 #include "server/router.h"
+#include "server/tenant_limits.h"
 #include "server/trace_context.h"
 #include "storage/event_store.h"
 
@@ -53,11 +54,13 @@ struct PreparedRequest {
 class Api {
  public:
   // `verifier` checks bearer tokens when not in dev mode (null: every /v1
-  // request is 401); it must outlive the Api. `metrics` (null: none, and
-  // /metrics answers 404) must outlive it too.
+  // request is 401); it must outlive the Api, as must `limits` (appends
+  // and subscriptions per tenant) and `metrics` (null: none, and /metrics
+  // answers 404).
   Api(storage::EventStore* store, projections::Runner* projections,
       boost::asio::any_io_executor readers, const Config& config,
-      const auth::JwtVerifier* verifier, Metrics* metrics = nullptr);
+      const auth::JwtVerifier* verifier, TenantLimits* limits,
+      Metrics* metrics = nullptr);
 
   // Authenticates (401, 403 for another tenant), routes (404, 405),
   // authorizes the route (403), then checks size and type (413, 415), in
@@ -76,6 +79,10 @@ class Api {
   bool shutting_down() const { return shutting_down_.load(); }
 
  private:
+  // None when the tenant's append rate admits `events` more; else 429.
+  std::optional<HttpResponse> AdmitAppend(const std::string& tenant,
+                                          uint64_t events,
+                                          const std::string& trace) const;
   boost::asio::awaitable<HttpResponse> Append(const PreparedRequest& p,
                                               const std::string& tenant,
                                               std::string_view body);
@@ -113,6 +120,7 @@ class Api {
   const boost::asio::any_io_executor readers_;
   const Config config_;
   const auth::JwtVerifier* const verifier_;
+  TenantLimits* const limits_;
   Metrics* const metrics_;
   std::atomic<bool> shutting_down_{false};
 };

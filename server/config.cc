@@ -66,6 +66,13 @@ int ParseConfig(int argc, char** argv, Config* c) {
   opt("ws-max-message-bytes", &c->ws_max_message_bytes,
       "bytes per message a WebSocket client may send")
       ->check(CLI::Range(size_t{256}, size_t{16} << 20));
+  opt("tenant-append-rate", &c->tenant_append_rate,
+      "events per second one tenant may append (0: no cap); more is 429")
+      ->check(CLI::NonNegativeNumber);
+  opt("tenant-append-burst", &c->tenant_append_burst,
+      "events one tenant may append at once (0: one second of the rate)");
+  opt("tenant-max-subscriptions", &c->tenant_max_subscriptions,
+      "subscriptions one tenant may hold open (0: no cap); more is 429");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

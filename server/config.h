@@ -53,6 +53,13 @@ struct Config {
   // inbound message (default 64 KiB).
   size_t ws_max_subscriptions = 100;
   size_t ws_max_message_bytes = size_t{64} << 10;
+  // Per-tenant limits (server/tenant_limits.h), answered 429 with
+  // Retry-After. Events per second a tenant may append (default 0: no
+  // cap), the burst it may append at once (default 0: one second's worth),
+  // and the subscriptions it may hold open (default 0: no cap).
+  double tenant_append_rate = 0;
+  uint64_t tenant_append_burst = 0;
+  uint64_t tenant_max_subscriptions = 0;
 };
 
 // The host and port of --listen.

@@ -57,9 +57,10 @@ class HttpServerImpl final : public HttpServer {
         verifier_(verifier),
         ioc_(static_cast<int>(IoThreads(config))),
         readers_(config.reader_threads),
-        metrics_(store, projections),
+        limits_(TenantLimitsOf(config)),
+        metrics_(store, projections, &limits_),
         api_(store, projections, readers_.get_executor(), config, verifier,
-             &metrics_),
+             &limits_, &metrics_),
         acceptor_(ioc_) {}
 
   ~HttpServerImpl() override { readers_.join(); }
@@ -225,7 +226,7 @@ class HttpServerImpl final : public HttpServer {
             RunWebSocket(
                 std::move(stream), parser.release(),
                 {api_.store(), api_.projections(), readers_.get_executor(),
-                 &config_, &stops_, verifier_}),
+                 &config_, &stops_, verifier_, &limits_}),
             [this, conn](std::exception_ptr e) { Finished(conn, e); });
         co_return;
       }
@@ -600,6 +601,7 @@ class HttpServerImpl final : public HttpServer {
   auth::JwtVerifier* const verifier_;
   net::io_context ioc_;
   net::thread_pool readers_;
+  TenantLimits limits_;
   Metrics metrics_;
   Api api_;
   tcp::acceptor acceptor_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "protocol/result.h"
+#include "server/tenant_limits.h"
 
 namespace cairn::server {
 
@@ -29,6 +30,9 @@ struct SubscriptionBody {
   enum class Format { kNdjson, kSse };
   Format format = Format::kNdjson;
   std::shared_ptr<SubscriptionSpec> spec;
+  // The tenant's place among its open subscriptions, held until the
+  // subscription ends.
+  TenantLimits::SubscriptionSlot slot;
 };
 
 // What a handler answers; the session turns it into HTTP/1.1 (server/

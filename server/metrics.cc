@@ -4,12 +4,16 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <mutex>
+#include <vector>
 
 #include "server/subscription.h"
 #include "storage/projection_store.h"
@@ -51,12 +55,86 @@ prom::Histogram::BucketBoundaries LatencyBuckets() {
           0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 }
 
+// A family built at scrape time from figures its owner keeps (StoreStats,
+// TenantLimits), rather than registered: they are counted where they
+// happen without knowing of Prometheus.
+prom::MetricFamily Family(std::string name, std::string help,
+                          prom::MetricType type) {
+  prom::MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+prom::MetricFamily Gauge(std::string name, std::string help, double value) {
+  prom::MetricFamily f =
+      Family(std::move(name), std::move(help), prom::MetricType::Gauge);
+  f.metric.emplace_back().gauge.value = value;
+  return f;
+}
+
+void AddStoreFamilies(const storage::StoreStats& stats,
+                      std::vector<prom::MetricFamily>* out) {
+  prom::MetricFamily groups =
+      Family("cairn_group_commit_requests",
+             "Write requests per group commit (one write batch, one WAL sync)",
+             prom::MetricType::Histogram);
+  prom::ClientMetric::Histogram& h = groups.metric.emplace_back().histogram;
+  uint64_t cumulative = 0;
+  const auto& bounds = storage::StoreStats::kGroupSizeBounds;
+  for (size_t i = 0; i <= bounds.size(); ++i) {
+    cumulative += stats.group_sizes[i];
+    h.bucket.push_back(
+        {cumulative, i < bounds.size()
+                         ? static_cast<double>(bounds[i])
+                         : std::numeric_limits<double>::infinity()});
+  }
+  h.sample_count = cumulative;
+  h.sample_sum = static_cast<double>(stats.grouped_requests);
+  out->push_back(std::move(groups));
+  out->push_back(Gauge("cairn_rocksdb_memtable_bytes",
+                       "Bytes in RocksDB's memtables, every column family",
+                       static_cast<double>(stats.memtable_bytes)));
+  out->push_back(Gauge("cairn_rocksdb_pending_compaction_bytes",
+                       "Bytes RocksDB estimates compaction has yet to rewrite",
+                       static_cast<double>(stats.pending_compaction_bytes)));
+  out->push_back(Gauge("cairn_rocksdb_live_sst_bytes",
+                       "Bytes of the SST files of the current version",
+                       static_cast<double>(stats.live_sst_bytes)));
+  out->push_back(Gauge("cairn_rocksdb_write_stopped",
+                       "1 while RocksDB stops writes (a write stall)",
+                       stats.writes_stopped ? 1 : 0));
+  out->push_back(Gauge("cairn_rocksdb_delayed_write_rate_bytes",
+                       "Bytes per second RocksDB slows writes to while they "
+                       "are delayed; 0 when not delayed",
+                       static_cast<double>(stats.delayed_write_rate)));
+}
+
+void AddLimitFamilies(const TenantLimits& limits,
+                      std::vector<prom::MetricFamily>* out) {
+  prom::MetricFamily refused =
+      Family("cairn_tenant_limit_refusals_total",
+             "Requests answered 429 for a per-tenant limit, by limit",
+             prom::MetricType::Counter);
+  const auto add = [&](const char* limit, uint64_t n) {
+    prom::ClientMetric& m = refused.metric.emplace_back();
+    m.label.push_back({"limit", limit});
+    m.counter.value = static_cast<double>(n);
+  };
+  add("append_rate", limits.append_refusals());
+  add("subscriptions", limits.subscription_refusals());
+  out->push_back(std::move(refused));
+}
+
 }  // namespace
 
 struct Metrics::Impl {
-  Impl(storage::EventStore* event_store, const projections::Runner* runner)
+  Impl(storage::EventStore* event_store, const projections::Runner* runner,
+       const TenantLimits* tenant_limits)
       : store(event_store),
         projections(runner),
+        limits(tenant_limits),
         registry(std::make_shared<prom::Registry>()),
         requests(prom::BuildCounter()
                      .Name("cairn_http_requests_total")
@@ -191,6 +269,7 @@ struct Metrics::Impl {
 
   storage::EventStore* const store;
   const projections::Runner* const projections;
+  const TenantLimits* const limits;
   std::shared_ptr<prom::Registry> registry;
   prom::Family<prom::Counter>& requests;
   prom::Family<prom::Histogram>& request_seconds;
@@ -212,8 +291,9 @@ struct Metrics::Impl {
 };
 
 Metrics::Metrics(storage::EventStore* store,
-                 const projections::Runner* projections)
-    : impl_(std::make_unique<Impl>(store, projections)) {}
+                 const projections::Runner* projections,
+                 const TenantLimits* limits)
+    : impl_(std::make_unique<Impl>(store, projections, limits)) {}
 
 Metrics::~Metrics() = default;
 
@@ -245,7 +325,12 @@ void Metrics::ConnectionClosed() { impl_->connections.Decrement(); }
 
 std::string Metrics::Render() {
   impl_->Refresh();
-  return prom::TextSerializer().Serialize(impl_->registry->Collect());
+  std::vector<prom::MetricFamily> families = impl_->registry->Collect();
+  if (impl_->store != nullptr) {
+    AddStoreFamilies(impl_->store->Stats(), &families);
+  }
+  if (impl_->limits != nullptr) AddLimitFamilies(*impl_->limits, &families);
+  return prom::TextSerializer().Serialize(families);
 }
 
 }  // namespace cairn::server

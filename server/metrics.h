@@ -8,6 +8,7 @@
 
 #include "projections/runner.h"
 #include "server/router.h"
+#include "server/tenant_limits.h"
 #include "storage/event_store.h"
 
 namespace cairn::server {
@@ -19,9 +20,10 @@ namespace cairn::server {
 // Thread-safe.
 class Metrics {
  public:
-  // `store` and `projections` (either may be null) are read at scrape
-  // time; both must outlive the probe.
-  Metrics(storage::EventStore* store, const projections::Runner* projections);
+  // `store`, `projections` and `limits` (any may be null) are read at
+  // scrape time; they must outlive the probe.
+  Metrics(storage::EventStore* store, const projections::Runner* projections,
+          const TenantLimits* limits = nullptr);
   ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;

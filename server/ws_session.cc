@@ -232,9 +232,16 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
           sub.id, 404, "no read model named " + sub.read_model->name));
       co_return;
     }
+    TenantLimits::SubscriptionSlot slot =
+        context_.limits->OpenSubscription(principal_->tenant);
+    if (!slot) {
+      co_await SendFrame(
+          ws::ErrorFrame(sub.id, 429, context_.limits->SubscriptionRefusal()));
+      co_return;
+    }
     sub.spec.tenant = principal_->tenant;
     auto control = std::make_shared<SubscriptionControl>(ws_.get_executor());
-    subscriptions_[sub.id] = control;
+    subscriptions_[sub.id] = {control, std::move(slot)};
     co_await SendFrame(ws::SubscribedFrame(sub.id));
     if (sub.read_model) {
       net::co_spawn(ws_.get_executor(),
@@ -253,7 +260,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       co_await SendFrame(ws::ErrorFrame(unsub.id, 404, "no such subscription"));
       co_return;
     }
-    it->second->Stop();
+    it->second.control->Stop();
     subscriptions_.erase(it);
     co_await SendFrame(ws::UnsubscribedFrame(unsub.id));
   }
@@ -300,10 +307,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         self->context_.store, self->context_.readers, std::move(sub.spec),
         SubscriptionLimitsOf(*self->context_.config), sink, control);
     if (control->stopped()) co_return;  // unsubscribed, or closing
-    auto it = self->subscriptions_.find(sub.id);
-    if (it != self->subscriptions_.end() && it->second == control) {
-      self->subscriptions_.erase(it);
-    }
+    self->Forget(sub.id, control);
     if (!s.ok()) {
       // A slow consumer is 429 (API.md), not the 503 of Busy elsewhere.
       const unsigned status =
@@ -331,6 +335,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       });
       if (control->stopped()) co_return;
       if (!read.has_value()) {
+        self->Forget(sub.id, control);
         co_await self->SendFrame(ws::ErrorFrame(
             sub.id, HttpStatusOf(read.error()), read.error().message()));
         co_return;
@@ -352,6 +357,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       if (!applied) {
         co_await self->SendFrame(ws::HeartbeatFrame());
       } else if (!*applied) {
+        self->Forget(sub.id, control);
         co_await self->SendFrame(ws::ErrorFrame(
             sub.id, 503, "the projection " + name + " is faulted"));
         co_return;
@@ -427,8 +433,19 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   }
 
   void StopSubscriptions() {
-    for (auto& [id, control] : subscriptions_) control->Stop();
+    for (auto& [id, running] : subscriptions_) running.control->Stop();
     subscriptions_.clear();
+  }
+
+  // A subscription that ended by itself: its id is free again, and so is
+  // its place among the tenant's subscriptions. Not one that was replaced
+  // under the same id meanwhile.
+  void Forget(const std::string& id,
+              const std::shared_ptr<SubscriptionControl>& control) {
+    auto it = subscriptions_.find(id);
+    if (it != subscriptions_.end() && it->second.control == control) {
+      subscriptions_.erase(it);
+    }
   }
 
   websocket::stream<beast::tcp_stream> ws_;
@@ -436,7 +453,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   net::experimental::channel<void(beast::error_code, Outbound)> out_;
   const std::shared_ptr<SubscriptionControl> stop_;  // the whole connection
   std::optional<auth::Principal> principal_;         // once authenticated
-  std::map<std::string, std::shared_ptr<SubscriptionControl>> subscriptions_;
+  struct Running {
+    std::shared_ptr<SubscriptionControl> control;
+    TenantLimits::SubscriptionSlot slot;
+  };
+  std::map<std::string, Running> subscriptions_;  // by the client's id
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "projections/runner.h"
 #include "server/auth/jwt.h"
 #include "server/config.h"
+#include "server/tenant_limits.h"
 #include "storage/event_store.h"
 
 namespace cairn::server {
@@ -31,6 +32,7 @@ struct WebSocketContext {
   const Config* config;
   StopRegistry* stops;  // shutdown closes sessions with "going away"
   const auth::JwtVerifier* verifier;  // null in dev mode
+  TenantLimits* limits;               // open subscriptions per tenant
 };
 
 // Accepts the upgrade on `stream` and serves the connection until either

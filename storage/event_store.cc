@@ -87,6 +87,27 @@ class EventStoreImpl final : public EventStore {
     scanner_.UseIndex(std::move(index));
   }
 
+  StoreStats Stats() override {
+    StoreStats stats;
+    sequencer_.GroupStats(&stats);
+    rocksdb::DB* db = db_->db();
+    const auto sum = [db](const std::string& property) {
+      uint64_t value = 0;
+      return db->GetAggregatedIntProperty(property, &value) ? value : 0;
+    };
+    const auto get = [db](const std::string& property) {
+      uint64_t value = 0;
+      return db->GetIntProperty(property, &value) ? value : 0;
+    };
+    using P = rocksdb::DB::Properties;
+    stats.memtable_bytes = sum(P::kCurSizeAllMemTables);
+    stats.pending_compaction_bytes = sum(P::kEstimatePendingCompactionBytes);
+    stats.live_sst_bytes = sum(P::kLiveSstFilesSize);
+    stats.writes_stopped = get(P::kIsWriteStopped) != 0;
+    stats.delayed_write_rate = get(P::kActualDelayedWriteRate);
+    return stats;
+  }
+
   void Close() override {
     std::call_once(closed_, [this] {
       sequencer_.Close();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -210,6 +211,28 @@ struct StreamListing {
   std::optional<std::string> next;  // the `after` cursor of the next page
 };
 
+// Figures of the write path and of RocksDB, for monitoring (/metrics).
+struct StoreStats {
+  // Group commit: how many write requests each committed group held.
+  // group_sizes[i] counts the groups of at most kGroupSizeBounds[i]
+  // requests (and more than the bound before it); the last slot, the larger
+  // ones.
+  static constexpr std::array<uint64_t, 11> kGroupSizeBounds = {
+      1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+  std::array<uint64_t, kGroupSizeBounds.size() + 1> group_sizes{};
+  uint64_t groups = 0;
+  uint64_t grouped_requests = 0;  // the sum of the groups' sizes
+  // RocksDB, summed over the column families where a figure is per family.
+  uint64_t memtable_bytes = 0;  // rocksdb.cur-size-all-mem-tables
+  uint64_t pending_compaction_bytes =
+      0;                        // ...estimate-pending-compaction-bytes
+  uint64_t live_sst_bytes = 0;  // rocksdb.live-sst-files-size
+  // Write stalls: writes stopped until compaction catches up, or slowed to
+  // this many bytes per second (0: not slowed).
+  bool writes_stopped = false;      // rocksdb.is-write-stopped
+  uint64_t delayed_write_rate = 0;  // rocksdb.actual-delayed-write-rate
+};
+
 // An event store: per-tenant logs of events in streams, on RocksDB.
 //
 // Thread-safe. Writes are queued to one sequencer thread, which checks them
@@ -291,6 +314,10 @@ class EventStore {
   // past it (storage/log_index.h); without one, they scan. The store owns
   // the index. REQUIRES: called at most once.
   virtual void UseLogIndex(std::unique_ptr<LogIndex> index) = 0;
+
+  // The write path's and RocksDB's figures now. Cheap: a few property
+  // reads, no I/O.
+  virtual StoreStats Stats() = 0;
 
   // Stops taking writes (they fail with Unavailable), commits what is
   // queued, flushes and closes. Idempotent; the destructor calls it.

@@ -251,6 +251,23 @@ void Sequencer::Run() {
   }
 }
 
+void Sequencer::CountGroup(size_t requests) {
+  const auto& bounds = StoreStats::kGroupSizeBounds;
+  const size_t bucket =
+      std::lower_bound(bounds.begin(), bounds.end(), requests) - bounds.begin();
+  group_sizes_[bucket].fetch_add(1, std::memory_order_relaxed);
+  grouped_requests_.fetch_add(requests, std::memory_order_relaxed);
+}
+
+void Sequencer::GroupStats(StoreStats* stats) const {
+  stats->groups = 0;
+  for (size_t i = 0; i < group_sizes_.size(); ++i) {
+    stats->group_sizes[i] = group_sizes_[i].load(std::memory_order_relaxed);
+    stats->groups += stats->group_sizes[i];
+  }
+  stats->grouped_requests = grouped_requests_.load(std::memory_order_relaxed);
+}
+
 void Sequencer::CommitGroup(std::vector<std::unique_ptr<Op>>& ops) {
   Group g;
   g.db = db_;
@@ -315,6 +332,7 @@ void Sequencer::CommitGroup(std::vector<std::unique_ptr<Op>>& ops) {
     }
     next_tenant_id_ = g.next_tenant_id;
     next_stream_id_ = g.next_stream_id;
+    if (!g.tenants.empty()) CountGroup(ops.size());
   } else {
     // The whole group fails; the heads in memory stay as they were, so the
     // next group sees exactly what is on disk.

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -49,6 +51,9 @@ class Sequencer {
   // Commits what is queued and stops the thread. Idempotent.
   void Close();
 
+  // Sets the group-commit figures of `stats`. Any thread.
+  void GroupStats(StoreStats* stats) const;
+
  private:
   struct Op {
     Request request;
@@ -70,6 +75,8 @@ class Sequencer {
 
   void Run();
   void CommitGroup(std::vector<std::unique_ptr<Op>>& ops);
+  // Counts a committed group of `requests` writes in the figures.
+  void CountGroup(size_t requests);
 
   TenantState& ResolveTenant(const std::string& name);
   Result<StreamState*> ResolveStream(TenantState& tenant,
@@ -92,6 +99,12 @@ class Sequencer {
   TenantDirectory* const tenants_dir_;
   LiveLog* const live_;
   const LogScanner* const log_;
+
+  // How many requests the committed groups held, by StoreStats bucket.
+  // Written by the sequencer's thread, read by any.
+  std::array<std::atomic<uint64_t>, StoreStats::kGroupSizeBounds.size() + 1>
+      group_sizes_{};
+  std::atomic<uint64_t> grouped_requests_{0};
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -124,6 +124,21 @@ TEST_F(MetricsTest, CountsRequestsAppendsAndConflictsRevealingNoData) {
   EXPECT_TRUE(Has(samples, "cairn_projection_faulted"));
   EXPECT_TRUE(Has(samples, "cairn_projection_skipped_events_total"));
   EXPECT_TRUE(Has(samples, "cairn_projection_lag_events"));
+  // Group commit: the two appends came one after the other, so each was a
+  // group of one; the refused one wrote nothing and is no group.
+  EXPECT_EQ(Sum(samples, "cairn_group_commit_requests_count"), 2);
+  EXPECT_EQ(Sum(samples, "cairn_group_commit_requests_sum"), 2);
+  EXPECT_EQ(Sum(samples, "cairn_group_commit_requests_bucket", {{"le", "1"}}),
+            2);
+  EXPECT_EQ(
+      Sum(samples, "cairn_group_commit_requests_bucket", {{"le", "+Inf"}}), 2);
+  // RocksDB: the appended events sit in the memtables, nothing stalls.
+  EXPECT_GT(Sum(samples, "cairn_rocksdb_memtable_bytes"), 0);
+  EXPECT_TRUE(Has(samples, "cairn_rocksdb_pending_compaction_bytes"));
+  EXPECT_TRUE(Has(samples, "cairn_rocksdb_live_sst_bytes"));
+  EXPECT_EQ(Sum(samples, "cairn_rocksdb_write_stopped"), 0);
+  EXPECT_EQ(Sum(samples, "cairn_rocksdb_delayed_write_rate_bytes"), 0);
+  EXPECT_EQ(Sum(samples, "cairn_tenant_limit_refusals_total"), 0);
 
   for (const char* secret :
        {"zebratenant", "okapitenant", "quokkastream", "wombatstream",
