@@ -10,9 +10,9 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -24,7 +24,6 @@
 namespace cairn::testing {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr std::string_view kSecret = "an HS256 secret for the auth tests!!";
@@ -41,8 +40,8 @@ HttpHeaders Bearer(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
 }
 
-std::filesystem::path WriteSecret(const TempDir& dir) {
-  const auto path = dir.path() / "jwt-secret";
+std::filesystem::path WriteSecret(const std::filesystem::path& dir) {
+  const auto path = dir / "jwt-secret";
   std::ofstream(path, std::ios::binary) << kSecret << "\n";
   return path;
 }
@@ -56,12 +55,15 @@ std::string AttemptBody(const std::string& user) {
          R"("score":1,"durationMs":100,"submittedAt":"2026-11-10T09:00:00Z"}}]})";
 }
 
-class AuthTest : public ::testing::Test {
+// One cairnd with JWT auth (no --dev) per test. `configure` writes the key
+// files into the directory it is given (keys_) and returns the flags that
+// name them.
+class JwtCairndTest : public ::testing::Test {
  protected:
-  AuthTest()
-      : secret_(WriteSecret(keys_)),
-        server_(std::vector<std::string>{"--jwt-secret-file", secret_.string(),
-                                         "--heartbeat-ms", "200"}) {
+  using Configure =
+      std::function<std::vector<std::string>(const std::filesystem::path&)>;
+  explicit JwtCairndTest(const Configure& configure)
+      : server_(configure(keys_.path())) {
     server_.set_dev(false);
   }
 
@@ -75,6 +77,21 @@ class AuthTest : public ::testing::Test {
       std::cerr << "cairnd's log:\n" << server_.Log().substr(0, 20000);
     }
   }
+
+  TempDir keys_;  // before server_, which its files configure
+  CairndProcess server_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+class AuthTest : public JwtCairndTest {
+ protected:
+  AuthTest()
+      : JwtCairndTest([](const std::filesystem::path& dir) {
+          return std::vector<std::string>{"--jwt-secret-file",
+                                          WriteSecret(dir).string(),
+                                          "--heartbeat-ms", "200"};
+        }),
+        secret_(keys_.path() / "jwt-secret") {}
 
   static std::string AllScopes() {
     return "events:append events:read read-models:read admin";
@@ -94,10 +111,7 @@ class AuthTest : public ::testing::Test {
     }
   }
 
-  TempDir keys_;
   const std::filesystem::path secret_;
-  CairndProcess server_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(AuthTest, NoTokenIs401ProblemJson) {
@@ -318,17 +332,108 @@ TEST_F(AuthTest, SighupReloadsTheSecret) {
       "a new HS256 secret, 32 bytes or more";
   std::ofstream(secret_, std::ios::binary | std::ios::trunc) << kNewSecret;
   ASSERT_EQ(kill(server_.pid(), SIGHUP), 0);
-  // Bounded wait for the log line that says the keys were swapped.
-  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-  while (server_.Log().find("JWT keys reloaded") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  ASSERT_NE(server_.Log().find("JWT keys reloaded"), std::string::npos);
+  ASSERT_TRUE(server_.WaitForLog("JWT keys reloaded", seconds(10)));
   EXPECT_EQ(client_->Get("/v1/events", Bearer(old_token)).status, 401);
   const std::string new_token =
       Mint("acme", "u1", "events:read", Now() + 600, kNewSecret);
   EXPECT_EQ(client_->Get("/v1/events", Bearer(new_token)).status, 200);
+}
+
+// RS256 and ES256 keys from a JWKS file, tokens minted by cpp-jwt.
+class JwksAuthTest : public JwtCairndTest {
+ protected:
+  // RSA key generation takes a while: once for all tests.
+  static void SetUpTestSuite() {
+    rsa_ = new TestKey(MakeRsaKey("rsa-1"));
+    ec_ = new TestKey(MakeEcKey("ec-1"));
+  }
+  static void TearDownTestSuite() {
+    delete rsa_;
+    delete ec_;
+  }
+
+  JwksAuthTest()
+      : JwtCairndTest([](const std::filesystem::path& dir) {
+          WriteJwks(dir / "jwks.json", {rsa_->jwk, ec_->jwk});
+          return std::vector<std::string>{"--jwks-file",
+                                          (dir / "jwks.json").string()};
+        }),
+        jwks_(keys_.path() / "jwks.json") {}
+
+  static void WriteJwks(const std::filesystem::path& path,
+                        const std::vector<std::string>& keys) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << Jwks(keys);
+  }
+
+  static std::string Token(const std::string& alg, const TestKey& key) {
+    return MintSigned(alg, key, "acme", "svc-1", "events:append events:read",
+                      Now() + 600);
+  }
+
+  int AppendStatus(const std::string& token) {
+    return client_
+        ->Post("/v1/streams/order-1/events", AppendBody(1), Bearer(token))
+        .status;
+  }
+
+  static TestKey* rsa_;
+  static TestKey* ec_;
+  const std::filesystem::path jwks_;
+};
+
+TestKey* JwksAuthTest::rsa_ = nullptr;
+TestKey* JwksAuthTest::ec_ = nullptr;
+
+TEST_F(JwksAuthTest, Rs256AndEs256TokensVerifyAndStampTheirTenant) {
+  EXPECT_EQ(AppendStatus(Token("RS256", *rsa_)), 201);
+  EXPECT_EQ(AppendStatus(Token("ES256", *ec_)), 201);
+  const HttpResponse r =
+      client_->Get("/v1/events", Bearer(Token("ES256", *ec_)));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::array events = Json(r).at("events").as_array();
+  ASSERT_EQ(events.size(), 2u);
+  for (const json::value& e : events) {
+    EXPECT_EQ(Str(e.at("context"), "orgId"), "acme") << e;
+    EXPECT_EQ(Str(e.at("context"), "principal"), "svc-1") << e;
+  }
+}
+
+TEST_F(JwksAuthTest, RefusesUnknownKidWrongAlgorithmAndConfusion) {
+  // A key the server does not have, under a kid it does not know.
+  const TestKey stranger = MakeEcKey("ec-unknown");
+  EXPECT_EQ(AppendStatus(Token("ES256", stranger)), 401);
+  // A known kid, signed by another key.
+  TestKey forged = MakeEcKey("ec-1");
+  EXPECT_EQ(AppendStatus(Token("ES256", forged)), 401);
+  // The RSA key asked to verify ES256: a key is bound to its algorithm.
+  TestKey mislabelled = *ec_;
+  mislabelled.kid = rsa_->kid;
+  EXPECT_EQ(AppendStatus(Token("ES256", mislabelled)), 401);
+  // Algorithm confusion: HS256 "signed" with the RSA public key's PEM.
+  jwt::jwt_object hs{jwt::params::algorithm("HS256"),
+                     jwt::params::secret(rsa_->public_pem)};
+  hs.header().add_header("kid", rsa_->kid);
+  EXPECT_EQ(AppendStatus(
+                SignClaims(hs, "acme", "svc-1", "events:append", Now() + 600)),
+            401);
+  // No HS256 secret is configured at all: HS256 is refused outright.
+  EXPECT_EQ(AppendStatus(Mint("acme", "svc-1", "events:append")), 401);
+}
+
+TEST_F(JwksAuthTest, SighupRotatesTheJwks) {
+  const std::string old_rsa = Token("RS256", *rsa_);
+  ASSERT_EQ(AppendStatus(old_rsa), 201);
+  const TestKey next = MakeEcKey("ec-2");
+  ASSERT_EQ(AppendStatus(Token("ES256", next)), 401);
+
+  // The RSA key is retired, ec-2 published: no restart.
+  WriteJwks(jwks_, {ec_->jwk, next.jwk});
+  ASSERT_EQ(kill(server_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(server_.WaitForLog("JWT keys reloaded", seconds(10)));
+  EXPECT_EQ(AppendStatus(Token("ES256", next)), 201);
+  EXPECT_EQ(AppendStatus(Token("ES256", *ec_)), 201);
+  // A token verified (and cached) under the retired key no longer passes.
+  EXPECT_EQ(AppendStatus(old_rsa), 401);
 }
 
 TEST(AuthStartTest, RefusesToStartWithoutDevOrKey) {

@@ -157,11 +157,14 @@ void CairndProcess::Start(std::chrono::seconds timeout) {
       const ssize_t n = read(fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;
-      std::lock_guard lock(mu_);
-      log_.append(buf, static_cast<size_t>(n));
-      if (log_.size() > kMaxLogBytes) {
-        log_.erase(0, log_.size() - kMaxLogBytes / 2);
+      {
+        std::lock_guard lock(mu_);
+        log_.append(buf, static_cast<size_t>(n));
+        if (log_.size() > kMaxLogBytes) {
+          log_.erase(0, log_.size() - kMaxLogBytes / 2);
+        }
       }
+      log_grew_.notify_all();
     }
   });
 }
@@ -226,6 +229,13 @@ void CairndProcess::Kill9() {
 std::string CairndProcess::Log() const {
   std::lock_guard lock(mu_);
   return log_;
+}
+
+bool CairndProcess::WaitForLog(std::string_view needle,
+                               std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return log_grew_.wait_for(
+      lock, timeout, [&] { return log_.find(needle) != std::string::npos; });
 }
 
 }  // namespace cairn::testing

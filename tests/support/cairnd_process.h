@@ -9,11 +9,13 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -65,6 +67,10 @@ class CairndProcess {
   // for failure messages.
   std::string Log() const;
 
+  // Waits (at most `timeout`) until the log holds `needle`; false if it
+  // does not by then.
+  bool WaitForLog(std::string_view needle, std::chrono::milliseconds timeout);
+
  private:
   // Waits for the child to exit, at most `timeout`; reaps it. The raw wait
   // status, or -1 when it is still running.
@@ -80,6 +86,7 @@ class CairndProcess {
   int stderr_fd_ = -1;
   std::thread drain_;
   mutable std::mutex mu_;
+  std::condition_variable log_grew_;
   std::string log_;  // guarded by mu_
 };
 
