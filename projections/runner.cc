@@ -113,6 +113,26 @@ Status Runner::Rebuild(std::string_view name) {
   return Status::NotFound("no projection named " + std::string(name));
 }
 
+Status Runner::Rebuild(std::string_view name, std::string_view tenant) {
+  std::lock_guard lock(inbox_->mu);
+  for (Slot& slot : slots_) {
+    if (slot.status.name != name) continue;
+    TenantState& t = slot.tenants[std::string(tenant)];
+    t.rebuild_requested = true;
+    t.rebuilding = true;
+    inbox_->dirty.emplace(tenant);
+    inbox_->cv.notify_all();
+    return Status::Ok();
+  }
+  return Status::NotFound("no projection named " + std::string(name));
+}
+
+bool Runner::Slot::FaultedFor(std::string_view tenant) const {
+  if (status.faulted) return true;
+  auto it = tenants.find(tenant);
+  return it != tenants.end() && it->second.faulted;
+}
+
 Projection* Runner::Find(std::string_view name) const {
   for (const Slot& slot : slots_) {
     if (slot.status.name == name) return slot.projection.get();
@@ -120,10 +140,41 @@ Projection* Runner::Find(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+
+// A tenant's part of a projection's status, added to `status`.
+template <typename TenantState>
+void AddTenant(const TenantState& t, ProjectionStatus* status) {
+  status->rebuilding = status->rebuilding || t.rebuilding;
+  status->skipped += t.skipped;
+  if (!status->faulted && t.faulted) {
+    status->faulted = true;
+    status->error = t.error;
+    status->fault_at = t.fault_at;
+  }
+}
+
+}  // namespace
+
+std::vector<ProjectionStatus> Runner::Statuses(std::string_view tenant) const {
+  std::lock_guard lock(inbox_->mu);
+  std::vector<ProjectionStatus> out;
+  for (const Slot& slot : slots_) {
+    ProjectionStatus& s = out.emplace_back(slot.status);
+    if (auto it = slot.tenants.find(tenant); it != slot.tenants.end()) {
+      AddTenant(it->second, &s);
+    }
+  }
+  return out;
+}
+
 std::vector<ProjectionStatus> Runner::Statuses() const {
   std::lock_guard lock(inbox_->mu);
   std::vector<ProjectionStatus> out;
-  for (const Slot& slot : slots_) out.push_back(slot.status);
+  for (const Slot& slot : slots_) {
+    ProjectionStatus& s = out.emplace_back(slot.status);
+    for (const auto& [tenant, t] : slot.tenants) AddTenant(t, &s);
+  }
   return out;
 }
 
@@ -140,8 +191,9 @@ uint64_t Runner::WhenApplied(std::string_view projection,
   }
   bool faulted = inbox_->stopping;
   for (const Slot& slot : slots_) {
-    if (slot.status.name == projection)
-      faulted = faulted || slot.status.faulted;
+    if (slot.status.name == projection) {
+      faulted = faulted || slot.FaultedFor(tenant);
+    }
   }
   const uint64_t id = next_wait_++;
   if (applied > position || faulted) {
@@ -180,18 +232,30 @@ void Runner::Run() {
     }
     for (Slot& slot : slots_) {
       bool rebuild;
+      std::vector<std::string> tenant_rebuilds;
       {
         std::lock_guard lock(inbox_->mu);
         rebuild = std::exchange(slot.rebuild_requested, false);
+        for (auto& [tenant, t] : slot.tenants) {
+          if (std::exchange(t.rebuild_requested, false)) {
+            tenant_rebuilds.push_back(tenant);
+          }
+        }
       }
-      if (rebuild) RebuildNow(slot);
+      if (rebuild) {
+        RebuildNow(slot);  // every tenant's, those asked for too
+      } else {
+        for (const std::string& tenant : tenant_rebuilds) {
+          RebuildNow(slot, tenant);
+        }
+      }
     }
     for (const std::string& tenant : tenants) {
       for (Slot& slot : slots_) {
         bool faulted;
         {
           std::lock_guard lock(inbox_->mu);
-          faulted = slot.status.faulted;
+          faulted = slot.FaultedFor(tenant);
         }
         if (!faulted) CatchUp(slot, tenant);
       }
@@ -207,38 +271,82 @@ void Runner::RebuildNow(Slot& slot) {
     slot.status.faulted = false;
     slot.status.error.clear();
     slot.status.fault_at.reset();
+    for (auto& [tenant, t] : slot.tenants) {
+      t.faulted = false;
+      t.error.clear();
+      t.fault_at.reset();
+    }
   }
   if (Status s = store.StartRebuild(slot.status.name); !s.ok()) {
-    return Fault(slot, std::nullopt, s.ToString());
+    return Fault(slot, nullptr, std::nullopt, s.ToString());
   }
   // Every tenant to its log end as it is now; commits meanwhile are caught
   // up by the live pass that follows the swap.
-  for (const std::string& tenant : store_->Tenants()) {
+  const std::vector<std::string> tenants = store_->Tenants();
+  for (const std::string& tenant : tenants) {
     if (!CatchUp(slot, tenant, shadow)) {
       // Faulted (or stopping): the old state stays in place.
       std::lock_guard lock(inbox_->mu);
       slot.status.rebuilding = false;
+      for (auto& [name, t] : slot.tenants) t.rebuilding = false;
       return;
     }
   }
   if (Status s = store.FinishRebuild(slot.status.name); !s.ok()) {
-    return Fault(slot, std::nullopt, s.ToString());
+    return Fault(slot, nullptr, std::nullopt, s.ToString());
   }
-  // What the projection has applied is now the shadow's (read before the
-  // lock: the sequencer's commit listener takes it too).
+  {
+    std::lock_guard lock(inbox_->mu);
+    slot.status.rebuilding = false;
+    for (auto& [name, t] : slot.tenants) t.rebuilding = false;
+    for (auto it = applied_.begin(); it != applied_.end();) {
+      it = it->first.first == slot.status.name ? applied_.erase(it) : ++it;
+    }
+  }
+  Swapped(slot, tenants);
+}
+
+void Runner::RebuildNow(Slot& slot, const std::string& tenant) {
+  storage::ProjectionStore& store = store_->Projections();
+  {
+    std::lock_guard lock(inbox_->mu);
+    TenantState& t = slot.tenants[tenant];
+    t.faulted = false;
+    t.error.clear();
+    t.fault_at.reset();
+  }
+  // A tenant without events has no state to rebuild.
+  if (store_->LogEnd(tenant).value() > 0) {
+    if (Status s = store.StartRebuild(slot.status.name); !s.ok()) {
+      return Fault(slot, &tenant, std::nullopt, s.ToString());
+    }
+    if (!CatchUp(slot, tenant, storage::ProjectionStore::Target::kShadow)) {
+      std::lock_guard lock(inbox_->mu);
+      slot.tenants[tenant].rebuilding = false;
+      return;
+    }
+    if (Status s = store.FinishRebuild(slot.status.name, tenant); !s.ok()) {
+      return Fault(slot, &tenant, std::nullopt, s.ToString());
+    }
+  }
+  {
+    std::lock_guard lock(inbox_->mu);
+    slot.tenants[tenant].rebuilding = false;
+  }
+  Swapped(slot, {tenant});
+}
+
+void Runner::Swapped(Slot& slot, std::vector<std::string> tenants) {
+  // Read before the lock: the sequencer's commit listener takes it too.
   std::vector<std::pair<std::string, uint64_t>> applied;
-  for (std::string& tenant : store_->Tenants()) {
-    auto cp = store.Checkpoint(slot.status.name, tenant);
+  for (std::string& tenant : tenants) {
+    auto cp = store_->Projections().Checkpoint(slot.status.name, tenant);
     applied.emplace_back(std::move(tenant),
                          cp.has_value() ? cp->next_position : 0);
   }
   std::vector<std::function<void()>> calls;
   {
     std::lock_guard lock(inbox_->mu);
-    slot.status.rebuilding = false;
-    for (auto it = applied_.begin(); it != applied_.end();) {
-      it = it->first.first == slot.status.name ? applied_.erase(it) : ++it;
-    }
     for (auto& [tenant, next] : applied) {
       applied_[{slot.status.name, tenant}] = next;
       inbox_->dirty.insert(std::move(tenant));
@@ -255,7 +363,7 @@ bool Runner::CatchUp(Slot& slot, const std::string& tenant,
   const bool live = target == storage::ProjectionStore::Target::kLive;
   auto cp = store.Checkpoint(name, tenant, target);
   if (!cp.has_value()) {
-    Fault(slot, std::nullopt, cp.error().ToString());
+    Fault(slot, &tenant, std::nullopt, cp.error().ToString());
     return false;
   }
   uint64_t next = cp->next_position;
@@ -267,7 +375,7 @@ bool Runner::CatchUp(Slot& slot, const std::string& tenant,
     }
     auto write = store.Begin(name, tenant, target);
     if (!write.has_value()) {
-      Fault(slot, std::nullopt, write.error().ToString());
+      Fault(slot, &tenant, std::nullopt, write.error().ToString());
       return false;
     }
     WriteState state(**write);
@@ -306,37 +414,37 @@ bool Runner::CatchUp(Slot& slot, const std::string& tenant,
         });
     if (!scanned.has_value()) {
       slot.projection->AbortBatch();
-      Fault(slot, std::nullopt, scanned.error().ToString());
+      Fault(slot, &tenant, std::nullopt, scanned.error().ToString());
       return false;
     }
     // Nothing of a batch that failed is committed: the projection stays at
     // its checkpoint, before the event it failed on.
     if (failed_at) {
       slot.projection->AbortBatch();
-      Fault(slot, failed_at, failure);
+      Fault(slot, &tenant, failed_at, failure);
       return false;
     }
     try {
       if (Status s = slot.projection->EndBatch(state); !s.ok()) {
-        Fault(slot, std::nullopt, s.ToString());
+        Fault(slot, &tenant, std::nullopt, s.ToString());
         return false;
       }
     } catch (const std::exception& ex) {
-      Fault(slot, std::nullopt, ex.what());
+      Fault(slot, &tenant, std::nullopt, ex.what());
       return false;
     }
     state.Flush();
     const uint64_t done = scanned->value_or(end);
     if (Status s = store.Commit(**write, {done, slot.status.version});
         !s.ok()) {
-      Fault(slot, std::nullopt, s.ToString());
+      Fault(slot, &tenant, std::nullopt, s.ToString());
       return false;
     }
     next = done;
     std::vector<std::function<void()>> calls;
     {
       std::lock_guard lock(inbox_->mu);
-      slot.status.skipped += skipped;
+      slot.tenants[tenant].skipped += skipped;
       // A shadow's progress is nobody's to wait on until it is swapped in.
       if (live) {
         applied_[{name, tenant}] = next;
@@ -348,15 +456,23 @@ bool Runner::CatchUp(Slot& slot, const std::string& tenant,
   return true;
 }
 
-void Runner::Fault(Slot& slot, std::optional<GlobalPosition> at,
-                   std::string error) {
+void Runner::Fault(Slot& slot, const std::string* tenant,
+                   std::optional<GlobalPosition> at, std::string error) {
   std::vector<std::function<void()>> calls;
   {
     std::lock_guard lock(inbox_->mu);
-    slot.status.faulted = true;
-    slot.status.rebuilding = false;
-    slot.status.fault_at = at;
-    slot.status.error = std::move(error);
+    if (tenant != nullptr) {
+      TenantState& t = slot.tenants[*tenant];
+      t.faulted = true;
+      t.rebuilding = false;
+      t.fault_at = at;
+      t.error = std::move(error);
+    } else {
+      slot.status.faulted = true;
+      slot.status.rebuilding = false;
+      slot.status.fault_at = at;
+      slot.status.error = std::move(error);
+    }
     calls = Answerable();
   }
   for (auto& call : calls) call();
@@ -369,7 +485,9 @@ std::vector<std::function<void()>> Runner::Answerable() {
     const bool applied = it != applied_.end() && it->second > w.position;
     bool faulted = false;
     for (const Slot& slot : slots_) {
-      if (slot.status.name == w.projection) faulted = slot.status.faulted;
+      if (slot.status.name == w.projection) {
+        faulted = slot.FaultedFor(w.tenant);
+      }
     }
     if (!applied && !faulted) return false;
     calls.push_back([done = std::move(w.done), applied] { done(applied); });

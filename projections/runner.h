@@ -25,10 +25,14 @@
 
 namespace cairn::projections {
 
+// A projection as one tenant sees it (Runner::Statuses(tenant)), or summed
+// over every tenant (Runner::Statuses(), for monitoring).
 struct ProjectionStatus {
   std::string name;
   uint32_t version = 0;
   bool rebuilding = false;  // into a shadow, the old state still served
+  // Not advancing: an event failed (this tenant's), or the projection as a
+  // whole failed (a storage error out of any tenant's reach).
   bool faulted = false;
   std::string error;                       // when faulted
   std::optional<GlobalPosition> fault_at;  // the event it failed on
@@ -52,11 +56,20 @@ class Runner {
 
   // Rebuilds the projection from position 0 into a shadow while the old
   // state keeps serving (without advancing), then swaps it in at once and
-  // goes on. Clears a fault. NotFound for an unknown name.
+  // goes on. Clears its faults. NotFound for an unknown name.
   Status Rebuild(std::string_view name);
+  // The same for one tenant's state alone (what a tenant's admin may ask):
+  // the other tenants' state is not touched, and their status does not
+  // change.
+  Status Rebuild(std::string_view name, std::string_view tenant);
 
   // The projection, or null when there is none of that name.
   Projection* Find(std::string_view name) const;
+  // Every projection as `tenant` sees it: its own faults, rebuilds and
+  // skipped events, and the projection-wide ones; nothing of another
+  // tenant's.
+  std::vector<ProjectionStatus> Statuses(std::string_view tenant) const;
+  // Summed over tenants: faulted or rebuilding for any, skipped by all.
   std::vector<ProjectionStatus> Statuses() const;
 
   // Calls `done(true)` once the projection has applied the tenant's event
@@ -74,11 +87,26 @@ class Runner {
   bool WaitIdle(std::chrono::milliseconds timeout);
 
  private:
+  // What concerns one tenant of a projection.
+  struct TenantState {
+    bool rebuild_requested = false;
+    bool rebuilding = false;
+    bool faulted = false;
+    std::string error;
+    std::optional<GlobalPosition> fault_at;
+    uint64_t skipped = 0;
+  };
   struct Slot {
     std::unique_ptr<Projection> projection;
+    // Projection-wide: name, version, a whole rebuild, a fault outside any
+    // tenant's events; skipped is unused (per tenant below).
     ProjectionStatus status;
     std::set<std::string, std::less<>> types;  // empty: every type
     bool rebuild_requested = false;            // guarded by inbox_->mu
+    std::map<std::string, TenantState, std::less<>>
+        tenants;  // guarded by inbox_->mu
+    // Faulted for the tenant, or as a whole. REQUIRES: inbox_->mu.
+    bool FaultedFor(std::string_view tenant) const;
   };
   struct Waiter {
     uint64_t id;
@@ -103,9 +131,17 @@ class Runner {
   bool CatchUp(Slot& slot, const std::string& tenant,
                storage::ProjectionStore::Target target =
                    storage::ProjectionStore::Target::kLive);
-  // A requested rebuild, start to swap.
+  // A requested rebuild, start to swap: of every tenant, or of one.
   void RebuildNow(Slot& slot);
-  void Fault(Slot& slot, std::optional<GlobalPosition> at, std::string error);
+  void RebuildNow(Slot& slot, const std::string& tenant);
+  // After a rebuild's swap: what the projection has applied for `tenants`
+  // is what the rebuild committed; their waiters may be answered, and they
+  // catch up live from there.
+  void Swapped(Slot& slot, std::vector<std::string> tenants);
+  // A fault of the tenant's (an event, or storage while on its events), or
+  // of the projection as a whole (no tenant).
+  void Fault(Slot& slot, const std::string* tenant,
+             std::optional<GlobalPosition> at, std::string error);
   // The waiters that can be answered now, removed. REQUIRES: inbox_->mu.
   std::vector<std::function<void()>> Answerable();
 

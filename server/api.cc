@@ -406,11 +406,12 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
     case Endpoint::kProjections:
       co_return co_await ListProjections(p, tenant);
     case Endpoint::kRebuild: {
-      // Prepare checked the admin scope.
+      // Prepare checked the admin scope. A tenant's admin rebuilds the
+      // tenant's state, never another's.
       const std::string& name = route.projection;
       Status s = projections_ == nullptr
                      ? Status::NotFound("no projection named " + name)
-                     : projections_->Rebuild(name);
+                     : projections_->Rebuild(name, tenant);
       if (!s.ok()) co_return ProblemFromStatus(s, trace);
       std::string body = R"({"name":)";
       AppendJsonString(&body, name);
@@ -806,7 +807,8 @@ awaitable<HttpResponse> Api::ListProjections(const PreparedRequest& p,
   if (projections_ != nullptr) {
     const uint64_t end = store_->LogEnd(tenant).value();
     bool first = true;
-    for (const projections::ProjectionStatus& s : projections_->Statuses()) {
+    for (const projections::ProjectionStatus& s :
+         projections_->Statuses(tenant)) {
       auto cp = store_->Projections().Checkpoint(s.name, tenant);
       if (!cp.has_value()) {
         co_return ProblemFromStatus(cp.error(), p.trace.trace_id);

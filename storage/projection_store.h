@@ -73,6 +73,13 @@ class ProjectionStore {
   // Makes the shadow the projection, state and checkpoints at once (one
   // write); the old state is dropped (readers holding it finish).
   virtual Status FinishRebuild(std::string_view projection) = 0;
+  // A rebuild of one tenant: replaces the tenant's live state and
+  // checkpoint with the shadow's in one write (readers see the old or the
+  // new, never a mix), then drops the shadow. Other tenants' state is left
+  // as it is. The write holds the tenant's whole state: fine for read
+  // models of documents per user, not for a tenant with gigabytes of them.
+  virtual Status FinishRebuild(std::string_view projection,
+                               std::string_view tenant) = 0;
   // Commits the write's changes and the new checkpoint in one batch.
   virtual Status Commit(ProjectionWrite& write,
                         const ProjectionCheckpoint& checkpoint) = 0;

@@ -1,8 +1,10 @@
 #include "storage/internal/projection_store_impl.h"
 
 #include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
 
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "storage/internal/keys.h"
@@ -216,6 +218,57 @@ class ProjectionStoreImpl final : public ProjectionStore {
     }
     // Readers that took the old family before the swap finish with it.
     return DropPhysical(*live, /*retire=*/true);
+  }
+
+  Status FinishRebuild(std::string_view projection,
+                       std::string_view tenant) override {
+    const auto* t = tenants_->Find(tenant);
+    if (t == nullptr) return Status::NotFound("no events for this tenant");
+    auto live = Physical(projection, Target::kLive);
+    if (!live.has_value()) return live.error();
+    auto shadow = Physical(projection, Target::kShadow);
+    if (!shadow.has_value()) return shadow.error();
+    auto live_family = Family(*live);
+    if (!live_family.has_value()) return live_family.error();
+    auto shadow_family = Family(*shadow);
+    if (!shadow_family.has_value()) return shadow_family.error();
+
+    // The tenant's live keys go, the shadow's come, in one batch: the
+    // range tombstone is older than the puts after it.
+    const std::string begin = StateKey(t->id, "");
+    const std::string end = PrefixEnd(begin);
+    rocksdb::WriteBatch batch;
+    batch.DeleteRange(*live_family, begin, end).PermitUncheckedError();
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(end);
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db()->NewIterator(ro, *shadow_family));
+    for (it->Seek(begin); it->Valid(); it->Next()) {
+      batch.Put(*live_family, it->key(), it->value()).PermitUncheckedError();
+    }
+    if (!it->status().ok()) return FromRocksDb(it->status());
+    std::string checkpoint;
+    auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->directory(),
+                            CheckpointKey(*shadow, t->id), &checkpoint);
+    if (s.IsNotFound()) {
+      batch.Delete(db_->directory(), CheckpointKey(*live, t->id))
+          .PermitUncheckedError();
+    } else if (s.ok()) {
+      batch.Put(db_->directory(), CheckpointKey(*live, t->id), checkpoint)
+          .PermitUncheckedError();
+    } else {
+      return FromRocksDb(s);
+    }
+    it.reset();
+    if (s = db_->db()->Write(db_->write_options(), &batch); !s.ok()) {
+      return FromRocksDb(s);
+    }
+    {
+      std::lock_guard lock(mu_);
+      shadows_.erase(std::string(projection));
+    }
+    return DropPhysical(*shadow, /*retire=*/false);
   }
 
   Result<std::optional<std::string>> Get(std::string_view projection,

@@ -227,6 +227,90 @@ TEST_F(RunnerTest, AProjectionThatThrowsIsFaultedAloneAtItsEvent) {
   EXPECT_FALSE(answer.get_future().get());
 }
 
+TEST_F(RunnerTest, AFaultOnOneTenantsEventLeavesTheOtherTenantsRunning) {
+  std::vector<std::unique_ptr<Projection>> p;
+  p.push_back(std::make_unique<Fragile>());
+  StartRunner(std::move(p));
+  AppendOk(DomainEvent("acme", "u1", "Tick", "{}"));
+  AppendOk(DomainEvent("globex", "u1", "Tick", "{}"));
+  AppendOk(DomainEvent("globex", "u1", "Boom", "{}"));
+  AppendOk(DomainEvent("acme", "u1", "Tick", "{}"));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+
+  // globex is faulted at its own event; acme never hears of it.
+  const ProjectionStatus globex = runner_->Statuses("globex").at(0);
+  EXPECT_TRUE(globex.faulted);
+  EXPECT_EQ(globex.fault_at, GlobalPosition(1));
+  EXPECT_EQ(globex.error, "boom");
+  const ProjectionStatus acme = runner_->Statuses("acme").at(0);
+  EXPECT_FALSE(acme.faulted);
+  EXPECT_TRUE(acme.error.empty());
+  EXPECT_FALSE(acme.fault_at.has_value());
+  // The sum over tenants, for monitoring, shows the fault.
+  EXPECT_TRUE(runner_->Statuses().at(0).faulted);
+
+  // acme goes on: its events are applied and its waits answered.
+  AppendOk(DomainEvent("acme", "u1", "Tick", "{}"));
+  std::promise<bool> applied;
+  runner_->WhenApplied("fragile", "acme", 2,
+                       [&applied](bool ok) { applied.set_value(ok); });
+  EXPECT_TRUE(applied.get_future().get());
+  EXPECT_EQ(Dump("fragile", "acme").at("n"), "3");
+  std::promise<bool> refused;
+  runner_->WhenApplied("fragile", "globex", 1,
+                       [&refused](bool ok) { refused.set_value(ok); });
+  EXPECT_FALSE(refused.get_future().get());
+}
+
+TEST_F(RunnerTest, ATenantsRebuildTouchesNoOtherTenant) {
+  StartRunner(BuiltIn());
+  for (int i = 0; i < 20; ++i) {
+    for (const char* tenant : {"acme", "globex"}) {
+      AppendOk(DomainEvent(
+          tenant, "u" + std::to_string(i % 3), "AttemptSubmitted",
+          Attempt("u" + std::to_string(i % 3), i % 2,
+                  "2026-11-2" + std::to_string(i % 5) + "T09:00:00Z")));
+    }
+  }
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  const auto acme = Dump("dashboard", "acme");
+  const auto globex = Dump("dashboard", "globex");
+  ASSERT_EQ(acme.size(), 3u);
+
+  // globex's state is damaged behind the runner's back; its rebuild
+  // restores it, and acme's damage (made the same way) stays: only the
+  // tenant asked for is rebuilt.
+  for (const char* tenant : {"acme", "globex"}) {
+    auto write = store_->Projections().Begin("dashboard", tenant);
+    ASSERT_TRUE(write.has_value());
+    (*write)->Put(acme.begin()->first, "damaged");
+    auto cp = store_->Projections().Checkpoint("dashboard", tenant);
+    ASSERT_TRUE(store_->Projections().Commit(**write, *cp).ok());
+  }
+  ASSERT_TRUE(runner_->Rebuild("dashboard", "globex").ok());
+  EXPECT_TRUE(runner_->Rebuild("nope", "globex").IsNotFound());
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(Dump("dashboard", "globex"), globex);
+  EXPECT_EQ(Dump("dashboard", "acme").at(acme.begin()->first), "damaged");
+  EXPECT_EQ(
+      store_->Projections().Checkpoint("dashboard", "globex")->next_position,
+      20u);  // its own 20 events
+  for (const char* tenant : {"acme", "globex"}) {
+    for (const ProjectionStatus& s : runner_->Statuses(tenant)) {
+      EXPECT_FALSE(s.rebuilding) << tenant << " " << s.name;
+      EXPECT_FALSE(s.faulted) << tenant << " " << s.name << ": " << s.error;
+    }
+  }
+  // Both go on live after it.
+  AppendOk(DomainEvent("globex", "u9", "AttemptSubmitted",
+                       Attempt("u9", true, "2026-11-25T09:00:00Z")));
+  AppendOk(DomainEvent("acme", "u9", "AttemptSubmitted",
+                       Attempt("u9", true, "2026-11-25T09:00:00Z")));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(Dump("dashboard", "globex").size(), 4u);
+  EXPECT_EQ(Dump("dashboard", "acme").size(), 4u);
+}
+
 TEST_F(RunnerTest, WhenAppliedAnswersOnceThePositionIsApplied) {
   StartRunner(BuiltIn());
   AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
