@@ -3,6 +3,8 @@
 #include <pthread.h>
 
 #include <exception>
+#include <map>
+#include <memory>
 #include <utility>
 
 #include "projections/store_state.h"
@@ -12,18 +14,10 @@
 
 namespace cairn::projections {
 
-namespace {
-
-// Events per commit of a projection's state and checkpoint: large enough
-// that a learner's state is read and written once for many of their events
-// (WriteState keeps it in memory for the batch).
-constexpr size_t kBatchEvents = 10'000;
-
-}  // namespace
-
 Runner::Runner(storage::EventStore* store,
-               std::vector<std::unique_ptr<Projection>> projections)
-    : store_(store), inbox_(std::make_shared<Inbox>()) {
+               std::vector<std::unique_ptr<Projection>> projections,
+               RunnerOptions options)
+    : store_(store), options_(options), inbox_(std::make_shared<Inbox>()) {
   for (auto& p : projections) {
     Slot slot;
     slot.status.name = std::string(p->name());
@@ -251,14 +245,14 @@ void Runner::Run() {
       }
     }
     for (const std::string& tenant : tenants) {
-      for (Slot& slot : slots_) {
-        bool faulted;
-        {
-          std::lock_guard lock(inbox_->mu);
-          faulted = slot.FaultedFor(tenant);
+      std::vector<Slot*> running;
+      {
+        std::lock_guard lock(inbox_->mu);
+        for (Slot& slot : slots_) {
+          if (!slot.FaultedFor(tenant)) running.push_back(&slot);
         }
-        if (!faulted) CatchUp(slot, tenant);
       }
+      CatchUp(running, tenant);
     }
   }
 }
@@ -284,7 +278,7 @@ void Runner::RebuildNow(Slot& slot) {
   // up by the live pass that follows the swap.
   const std::vector<std::string> tenants = store_->Tenants();
   for (const std::string& tenant : tenants) {
-    if (!CatchUp(slot, tenant, shadow)) {
+    if (!CatchUp({&slot}, tenant, shadow)) {
       // Faulted (or stopping): the old state stays in place.
       std::lock_guard lock(inbox_->mu);
       slot.status.rebuilding = false;
@@ -320,7 +314,7 @@ void Runner::RebuildNow(Slot& slot, const std::string& tenant) {
     if (Status s = store.StartRebuild(slot.status.name); !s.ok()) {
       return Fault(slot, &tenant, std::nullopt, s.ToString());
     }
-    if (!CatchUp(slot, tenant, storage::ProjectionStore::Target::kShadow)) {
+    if (!CatchUp({&slot}, tenant, storage::ProjectionStore::Target::kShadow)) {
       std::lock_guard lock(inbox_->mu);
       slot.tenants[tenant].rebuilding = false;
       return;
@@ -356,104 +350,215 @@ void Runner::Swapped(Slot& slot, std::vector<std::string> tenants) {
   for (auto& call : calls) call();
 }
 
-bool Runner::CatchUp(Slot& slot, const std::string& tenant,
+bool Runner::CatchUp(const std::vector<Slot*>& slots, const std::string& tenant,
                      storage::ProjectionStore::Target target) {
-  storage::ProjectionStore& store = store_->Projections();
-  const std::string& name = slot.status.name;
-  const bool live = target == storage::ProjectionStore::Target::kLive;
-  auto cp = store.Checkpoint(name, tenant, target);
-  if (!cp.has_value()) {
-    Fault(slot, &tenant, std::nullopt, cp.error().ToString());
-    return false;
+  // Those at the same checkpoint share one scan of the log: usually all of
+  // them, as every pass takes each to the log end.
+  std::map<uint64_t, std::vector<Slot*>> at;
+  bool ok = true;
+  for (Slot* slot : slots) {
+    auto cp =
+        store_->Projections().Checkpoint(slot->status.name, tenant, target);
+    if (!cp.has_value()) {
+      Fault(*slot, &tenant, std::nullopt, cp.error().ToString());
+      ok = false;
+      continue;
+    }
+    at[cp->next_position].push_back(slot);
   }
-  uint64_t next = cp->next_position;
   const uint64_t end = store_->LogEnd(tenant).value();
-  while (next < end) {
+  for (auto& [next, group] : at) {
+    ok = CatchUpFrom(std::move(group), tenant, target, next, end) && ok;
+  }
+  return ok;
+}
+
+namespace {
+
+// Events copied out of a scan (whose views last only for the visit), for
+// the projections that share it to apply in turn.
+class EventChunk {
+ public:
+  static constexpr size_t kEvents = 256;
+
+  void Add(GlobalPosition position, const EventView& e) {
+    Entry& entry = entries_.emplace_back();
+    entry.position = position;
+    entry.time_us = e.time_us;
+    for (const auto& [field, text] :
+         {std::pair{&entry.stream, e.stream}, std::pair{&entry.type, e.type},
+          std::pair{&entry.data, e.data},
+          std::pair{&entry.metadata, e.metadata}}) {
+      *field = {bytes_.size(), text.size()};
+      bytes_.append(text);
+    }
+  }
+  size_t size() const { return entries_.size(); }
+  // Each event in position order; its views last until Clear.
+  template <typename Visit>
+  void ForEach(Visit visit) const {
+    for (const Entry& x : entries_) {
+      visit(Event{x.position, View(x.stream), View(x.type), View(x.data),
+                  View(x.metadata), x.time_us});
+    }
+  }
+  void Clear() {
+    entries_.clear();
+    bytes_.clear();
+  }
+
+ private:
+  struct Span {
+    size_t at = 0;
+    size_t size = 0;
+  };
+  struct Entry {
+    GlobalPosition position;
+    int64_t time_us = 0;
+    Span stream, type, data, metadata;
+  };
+  std::string_view View(Span s) const {
+    return std::string_view(bytes_).substr(s.at, s.size);
+  }
+
+  std::vector<Entry> entries_;
+  std::string bytes_;  // every field of every entry, back to back
+};
+
+// One projection's part of a batch.
+struct Pass {
+  std::unique_ptr<storage::ProjectionWrite> write;
+  std::unique_ptr<WriteState> state;
+  std::optional<GlobalPosition> failed_at;
+  std::string failure;
+  uint64_t skipped = 0;
+};
+
+}  // namespace
+
+bool Runner::CatchUpFrom(std::vector<Slot*> group, const std::string& tenant,
+                         storage::ProjectionStore::Target target, uint64_t next,
+                         uint64_t end) {
+  storage::ProjectionStore& store = store_->Projections();
+  const bool live = target == storage::ProjectionStore::Target::kLive;
+  const size_t started = group.size();
+  while (next < end && !group.empty()) {
     {
       std::lock_guard lock(inbox_->mu);
       if (inbox_->stopping) return false;
     }
-    auto write = store.Begin(name, tenant, target);
-    if (!write.has_value()) {
-      Fault(slot, &tenant, std::nullopt, write.error().ToString());
-      return false;
+    std::vector<Slot*> batch;
+    std::vector<Pass> passes;
+    for (Slot* slot : group) {
+      auto write = store.Begin(slot->status.name, tenant, target);
+      if (!write.has_value()) {
+        Fault(*slot, &tenant, std::nullopt, write.error().ToString());
+        continue;
+      }
+      Pass& pass = passes.emplace_back();
+      pass.write = std::move(*write);
+      pass.state = std::make_unique<WriteState>(*pass.write);
+      batch.push_back(slot);
+      slot->projection->BeginBatch();
     }
-    WriteState state(**write);
     storage::LogReadOptions options;
     options.from = next;
     options.until = end;
-    options.limit = kBatchEvents;
-    std::optional<GlobalPosition> failed_at;
-    std::string failure;
-    uint64_t skipped = 0;
-    slot.projection->BeginBatch();
+    options.limit = options_.batch_events;
+    const auto apply = [&](size_t i, const Event& event) {
+      Pass& pass = passes[i];
+      if (pass.failed_at) return;  // the rest of the batch is not applied
+      // The runner filters by type itself: a read filtered through the log
+      // index would fetch each record alone, where this scan reads them in
+      // order, once for every projection.
+      const auto& types = batch[i]->types;
+      if (!types.empty() && !types.contains(event.type)) return;
+      try {
+        auto applied = batch[i]->projection->Apply(event, *pass.state);
+        if (!applied.has_value()) {
+          pass.failed_at = event.position;
+          pass.failure = applied.error().ToString();
+        } else if (*applied == Applied::kSkipped) {
+          ++pass.skipped;
+        }
+      } catch (const std::exception& ex) {
+        pass.failed_at = event.position;
+        pass.failure = ex.what();
+      } catch (...) {
+        pass.failed_at = event.position;
+        pass.failure = "an exception that is not a std::exception";
+      }
+    };
+    // Several projections take the scan's events a chunk at a time, each
+    // the whole chunk in turn: handing each event to every projection in
+    // turn was slower, as each evicted the others' learners from the
+    // caches (docs/BENCHMARKS.md, "Projections").
+    EventChunk chunk;
+    const auto apply_chunk = [&] {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        chunk.ForEach([&](const Event& event) { apply(i, event); });
+      }
+      chunk.Clear();
+    };
     auto scanned = store_->ScanLog(
         tenant, options, [&](GlobalPosition position, const EventView& e) {
-          if (failed_at) return;  // the rest of the batch is not applied
-          // The runner filters by type itself: a read filtered through the
-          // log index would fetch each record alone, where this scan reads
-          // them in order.
-          if (!slot.types.empty() && !slot.types.contains(e.type)) return;
-          Event event{position, e.stream,   e.type,
-                      e.data,   e.metadata, e.time_us};
-          try {
-            auto applied = slot.projection->Apply(event, state);
-            if (!applied.has_value()) {
-              failed_at = position;
-              failure = applied.error().ToString();
-            } else if (*applied == Applied::kSkipped) {
-              ++skipped;
-            }
-          } catch (const std::exception& ex) {
-            failed_at = position;
-            failure = ex.what();
-          } catch (...) {
-            failed_at = position;
-            failure = "an exception that is not a std::exception";
+          if (batch.size() == 1) {
+            apply(0,
+                  {position, e.stream, e.type, e.data, e.metadata, e.time_us});
+            return;
           }
+          chunk.Add(position, e);
+          if (chunk.size() == EventChunk::kEvents) apply_chunk();
         });
-    if (!scanned.has_value()) {
-      slot.projection->AbortBatch();
-      Fault(slot, &tenant, std::nullopt, scanned.error().ToString());
-      return false;
-    }
-    // Nothing of a batch that failed is committed: the projection stays at
-    // its checkpoint, before the event it failed on.
-    if (failed_at) {
-      slot.projection->AbortBatch();
-      Fault(slot, &tenant, failed_at, failure);
-      return false;
-    }
-    try {
-      if (Status s = slot.projection->EndBatch(state); !s.ok()) {
+    if (scanned.has_value()) apply_chunk();
+    const uint64_t done = scanned.has_value() ? scanned->value_or(end) : next;
+    // Each projection's batch ends alone: one that failed keeps nothing of
+    // it and stays at its checkpoint, before the event it failed on; the
+    // others commit.
+    const auto finish = [&](Slot& slot, Pass& pass) {
+      if (!scanned.has_value() || pass.failed_at) {
+        slot.projection->AbortBatch();
+        Fault(slot, &tenant, pass.failed_at,
+              scanned.has_value() ? pass.failure : scanned.error().ToString());
+        return false;
+      }
+      try {
+        if (Status s = slot.projection->EndBatch(*pass.state); !s.ok()) {
+          Fault(slot, &tenant, std::nullopt, s.ToString());
+          return false;
+        }
+      } catch (const std::exception& ex) {
+        Fault(slot, &tenant, std::nullopt, ex.what());
+        return false;
+      }
+      pass.state->Flush();
+      if (Status s = store.Commit(*pass.write, {done, slot.status.version});
+          !s.ok()) {
         Fault(slot, &tenant, std::nullopt, s.ToString());
         return false;
       }
-    } catch (const std::exception& ex) {
-      Fault(slot, &tenant, std::nullopt, ex.what());
-      return false;
-    }
-    state.Flush();
-    const uint64_t done = scanned->value_or(end);
-    if (Status s = store.Commit(**write, {done, slot.status.version});
-        !s.ok()) {
-      Fault(slot, &tenant, std::nullopt, s.ToString());
-      return false;
+      return true;
+    };
+    group.clear();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (finish(*batch[i], passes[i])) group.push_back(batch[i]);
     }
     next = done;
     std::vector<std::function<void()>> calls;
     {
       std::lock_guard lock(inbox_->mu);
-      slot.tenants[tenant].skipped += skipped;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        batch[i]->tenants[tenant].skipped += passes[i].skipped;
+      }
       // A shadow's progress is nobody's to wait on until it is swapped in.
       if (live) {
-        applied_[{name, tenant}] = next;
+        for (Slot* slot : group) applied_[{slot->status.name, tenant}] = next;
         calls = Answerable();
       }
     }
     for (auto& call : calls) call();
   }
-  return true;
+  return group.size() == started;
 }
 
 void Runner::Fault(Slot& slot, const std::string* tenant,

@@ -39,10 +39,22 @@ struct ProjectionStatus {
   uint64_t skipped = 0;                    // bad events, since start
 };
 
+struct RunnerOptions {
+  // Events per commit of a projection's state and checkpoint, at most:
+  // the larger, the fewer times a learner's state is read, decoded and
+  // written while a backlog is applied (WriteState keeps it in memory for
+  // the batch), and the more a crash makes it apply again. Live batches
+  // are what committed since the last one, far fewer. 100,000 applied a
+  // backlog twice as fast as 10,000 (docs/BENCHMARKS.md, "Projections"),
+  // holding some tens of MB per projection while it lasts.
+  size_t batch_events = 100'000;
+};
+
 class Runner {
  public:
   Runner(storage::EventStore* store,
-         std::vector<std::unique_ptr<Projection>> projections);
+         std::vector<std::unique_ptr<Projection>> projections,
+         RunnerOptions options = {});
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
@@ -126,11 +138,16 @@ class Runner {
   };
 
   void Run();
-  // Feeds one projection one tenant's events up to the log end, into its
-  // live state or its shadow. False when it faulted or the runner stops.
-  bool CatchUp(Slot& slot, const std::string& tenant,
+  // Feeds projections one tenant's events up to the log end, into their
+  // live state or their shadows; those at the same checkpoint share each
+  // scan of the log. False when one faulted or the runner stops.
+  bool CatchUp(const std::vector<Slot*>& slots, const std::string& tenant,
                storage::ProjectionStore::Target target =
                    storage::ProjectionStore::Target::kLive);
+  // CatchUp for a group at checkpoint `next`, to `end`.
+  bool CatchUpFrom(std::vector<Slot*> group, const std::string& tenant,
+                   storage::ProjectionStore::Target target, uint64_t next,
+                   uint64_t end);
   // A requested rebuild, start to swap: of every tenant, or of one.
   void RebuildNow(Slot& slot);
   void RebuildNow(Slot& slot, const std::string& tenant);
@@ -146,6 +163,7 @@ class Runner {
   std::vector<std::function<void()>> Answerable();
 
   storage::EventStore* const store_;
+  const RunnerOptions options_;
   std::vector<Slot> slots_;  // statuses guarded by inbox_->mu
   const std::shared_ptr<Inbox> inbox_;
   bool busy_ = false;            // guarded by inbox_->mu

@@ -68,9 +68,10 @@ BenchStore& Backlog() {
 }
 
 // Applies the whole backlog with the projections `make` returns, once per
-// iteration (their state dropped first).
+// iteration (their state dropped first), `state.range(0)` events per batch.
 template <typename Make>
 void RunBacklog(benchmark::State& state, Make make) {
+  const projections::RunnerOptions options{static_cast<size_t>(state.range(0))};
   storage::EventStore& store = Backlog().store();
   for (auto _ : state) {
     state.PauseTiming();
@@ -78,7 +79,7 @@ void RunBacklog(benchmark::State& state, Make make) {
     for (const auto& p : set) {
       if (!store.Projections().Drop(p->name()).ok()) std::abort();
     }
-    projections::Runner runner(&store, std::move(set));
+    projections::Runner runner(&store, std::move(set), options);
     state.ResumeTiming();
     if (!runner.Start().ok()) std::abort();
     if (!runner.WaitIdle(std::chrono::minutes(10))) std::abort();
@@ -100,13 +101,23 @@ void BM_Backlog(benchmark::State& state) {
     return set;
   });
 }
-BENCHMARK(BM_Backlog)->Iterations(2)->UseRealTime()->Unit(benchmark::kSecond);
+// Batches of the runner's default size, and ten times larger, side by side.
+BENCHMARK(BM_Backlog)
+    ->ArgName("batch")
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
 
 // What cairnd runs: `$event-index` too.
 void BM_BacklogBuiltIn(benchmark::State& state) {
   RunBacklog(state, [] { return projections::BuiltInProjections(); });
 }
 BENCHMARK(BM_BacklogBuiltIn)
+    ->ArgName("batch")
+    ->Arg(10'000)
+    ->Arg(100'000)
     ->Iterations(2)
     ->UseRealTime()
     ->Unit(benchmark::kSecond);
