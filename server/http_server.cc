@@ -9,6 +9,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <chrono>
 #include <list>
 #include <mutex>
@@ -370,7 +371,20 @@ class HttpServerImpl final : public HttpServer {
     h.last_event_id = sv(req["Last-Event-ID"]);
     h.if_none_match = sv(req[http::field::if_none_match]);
     // The announced length (payload_size() would be the body read so far).
-    if (auto len = parser.content_length()) h.content_length = *len;
+    if (parser.is_header_done()) {
+      if (auto len = parser.content_length()) h.content_length = *len;
+    } else {
+      // A header refused for body_limit has every field parsed, but is not
+      // marked done, and content_length() asserts that it is: the field
+      // then holds the length Beast validated (and found over the limit).
+      const beast::string_view field = req[http::field::content_length];
+      uint64_t len = 0;
+      const auto [end, ec] =
+          std::from_chars(field.data(), field.data() + field.size(), len);
+      if (ec == std::errc() && end == field.data() + field.size()) {
+        h.content_length = len;
+      }
+    }
     h.has_body =
         parser.chunked() || (h.content_length && *h.content_length > 0);
     return h;

@@ -75,7 +75,7 @@ void AppendCompactJson(std::string* out, const boost::json::value& v) {
       return;
     case boost::json::kind::double_: {
       const double d = v.get_double();
-      if (!std::isfinite(d)) {  // the parser never yields these
+      if (!std::isfinite(d)) {  // request bodies with these are refused
         out->append("null");
         return;
       }

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <cmath>
 #include <unordered_set>
 
 #include "protocol/event_record.h"
@@ -88,6 +89,29 @@ Result<std::vector<std::string>> ParseStringList(const json::object& o,
   return out;
 }
 
+// Boost.JSON 1.81 reads a number beyond a double's range (1e400) as an
+// infinity, which JSON cannot write: such data is refused rather than
+// stored as something other than what was sent. Recursion is bounded by
+// the parser's max_depth.
+bool AllNumbersFinite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      return std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const json::value& e : v.get_array()) {
+        if (!AllNumbersFinite(e)) return false;
+      }
+      return true;
+    case json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (!AllNumbersFinite(kv.value())) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
 // The events of one stream append: validated and encoded.
 Result<std::vector<storage::ProposedEvent>> ParseEvents(
     const json::value* events, std::string_view stream,
@@ -149,6 +173,11 @@ Result<std::vector<storage::ProposedEvent>> ParseEvents(
     const json::value* metadata = e.if_contains("metadata");
     if (metadata != nullptr && !metadata->is_object()) {
       return Invalid(where + ".metadata must be an object");
+    }
+    const json::value* data = e.if_contains("data");
+    if ((data != nullptr && !AllNumbersFinite(*data)) ||
+        (metadata != nullptr && !AllNumbersFinite(*metadata))) {
+      return Invalid(where + " has a number beyond the range of a double");
     }
     storage::ProposedEvent ev;
     const json::value* id = e.if_contains("id");

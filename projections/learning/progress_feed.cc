@@ -157,8 +157,11 @@ void ProgressFeed::Update(const LearnerEvent& event, const std::string& user,
       }
     }
     // The goal, once per day, on the attempt that reaches it today.
-    const json::value& goal = s.at("goal");
+    // In this order: operator[] reserves room for a new key even when the
+    // key exists, which may rehash `s` and leave references into it
+    // dangling (Boost.JSON's object::emplace).
     json::array& met_days = s["goalMetDays"].as_array();
+    const json::value& goal = s.at("goal");
     if (!goal.is_null() && day == activity.today() &&
         activity.AttemptsOn(day) >= goal.to_number<int64_t>() &&
         !Contains(met_days, json::value(day))) {

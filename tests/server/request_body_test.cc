@@ -74,6 +74,22 @@ TEST(RequestBodyTest, RejectsBadBodiesAsInvalidArgument) {
   }
 }
 
+// Found by tests/fuzz/request_body_fuzzer: Boost.JSON reads these as
+// infinities, which were stored as null.
+TEST(RequestBodyTest, NumberBeyondADoubleIsRefusedNotStoredAsNull) {
+  for (const char* body :
+       {R"({"events":[{"type":"T","data":1e400}]})",
+        R"({"events":[{"type":"T","data":{"a":[1,-1e309]}}]})",
+        R"({"events":[{"type":"T","metadata":{"m":2e308}}]})"}) {
+    EXPECT_EQ(AppendError(body), Status::Code::kInvalidArgument) << body;
+  }
+  auto r = ParseAppendBody(R"({"events":[{"type":"T","data":1.7e308}]})", "s",
+                           kCaller, kLimits);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(DecodeEventRecord(r->streams[0].events[0].record)->data,
+            "1.7e+308");
+}
+
 TEST(RequestBodyTest, DeepNestingIsRefusedNotRecursed) {
   std::string deep = R"({"events":[{"type":"T","data":)";
   deep += std::string(10'000, '[') + std::string(10'000, ']') + "}]}";

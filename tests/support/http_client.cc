@@ -251,6 +251,11 @@ HttpResponse ParseResponse(std::string_view raw) {
     const size_t n = parser.put(net::buffer(rest.data(), rest.size()), ec);
     used += n;
     if (ec == http::error::need_more && n == 0) {
+      // put_eof requires some bytes parsed: none at all is no response.
+      if (!parser.got_some()) {
+        ec = http::error::end_of_stream;
+        break;
+      }
       parser.put_eof(ec);  // a body that ends with the connection
       if (ec) break;
     } else if (ec && ec != http::error::need_more) {
