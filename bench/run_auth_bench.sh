@@ -2,12 +2,14 @@
 # Issue 5: JWT verification must not dent append throughput. Durable
 # single-event appends at 64 connections, 5 s each, against a fresh cairnd
 # in dev mode, with HS256 tokens and with ES256 tokens (JWKS), alternating
-# over 3 rounds so that the machine's drift falls on all three alike.
+# over ROUNDS rounds (default 3) so that the machine's drift falls on all
+# three alike; the sums decide.
 #
-#   bash bench/run_auth_bench.sh [BUILD_DIR]      (default: build)
+#   [ROUNDS=N] bash bench/run_auth_bench.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
+ROUNDS=${ROUNDS:-3}
 PORT=18696
 source bench/cairnd.sh
 
@@ -30,7 +32,7 @@ run() {  # run NAME [cairnd flags] -- [loadgen flags]
   stop
 }
 
-for round in 1 2 3; do
+for round in $(seq "$ROUNDS"); do
   echo "== round $round"
   DEV_FLAG=(--dev)
   run dev -- --tenant bench
