@@ -384,6 +384,12 @@ TEST_F(SubscriptionTest, ThousandStreamSocketsAndTenLogSocketsUnderAppends) {
   }
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 // The resident memory of a cairnd, in KiB (0 when unreadable).
 int64_t RssKiB(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -421,8 +427,14 @@ TEST_F(SubscriptionTest, ClientThatStopsReadingGetsEverythingLater) {
   const int64_t before = RssKiB(server_.pid());
   for (int i = 0; i < kEvents / 1000; ++i) AppendOk("bulk", 1000);
   const int64_t growth = RssKiB(server_.pid()) - before;
-  EXPECT_LT(growth, control_growth + 40 * 1024)
-      << "grew " << growth << " KiB; with no subscriber " << control_growth;
+  // Under ASan (tools/dev.sh asan) resident memory is mostly the
+  // sanitizer's: freed blocks wait in its quarantine, every block carries
+  // redzones, and the two servers fill them differently (one such run grew
+  // 440 MB against 398 MB). The bound is the production allocator's.
+  if (!kAddressSanitizer) {
+    EXPECT_LT(growth, control_growth + 40 * 1024)
+        << "grew " << growth << " KiB; with no subscriber " << control_growth;
+  }
   int64_t expected = 0;
   while (expected < kEvents) {
     WsClient::Message m = ws.Read(seconds(30));
