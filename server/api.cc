@@ -13,6 +13,7 @@
 #include "server/http_errors.h"
 #include "server/json_writer.h"
 #include "server/log.h"
+#include "server/openapi.h"
 #include "server/projection_wait.h"
 #include "server/request_body.h"
 #include "server/subscription.h"
@@ -405,6 +406,9 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
       co_return co_await ReadModel(p, head, tenant);
     case Endpoint::kProjections:
       co_return co_await ListProjections(p, tenant);
+    case Endpoint::kOpenApi:
+      // The same bytes for every caller (docs/openapi.json).
+      co_return Json(200, std::string(OpenApiDocument()));
     case Endpoint::kRebuild: {
       // Prepare checked the admin scope. A tenant's admin rebuilds the
       // tenant's state, never another's.

@@ -29,6 +29,7 @@ constexpr std::array kEndpoints = {
     Endpoint::kStreamEvents, Endpoint::kStream,      Endpoint::kStreamMetadata,
     Endpoint::kStreams,      Endpoint::kLog,         Endpoint::kTransactions,
     Endpoint::kReadModel,    Endpoint::kProjections, Endpoint::kRebuild,
+    Endpoint::kOpenApi,
 };
 constexpr size_t kRoutes = kEndpoints.size() + 1;
 constexpr size_t kUnmatched = kEndpoints.size();

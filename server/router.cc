@@ -38,6 +38,8 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "projections";
     case Endpoint::kRebuild:
       return "rebuild";
+    case Endpoint::kOpenApi:
+      return "openapi";
   }
   return "unknown";
 }
@@ -98,6 +100,8 @@ Route MatchRoute(std::string_view method, std::string_view target) {
     match(Endpoint::kStreamMetadata, {"PUT"});
   } else if (is({"v1", "events"})) {
     match(Endpoint::kLog, {"GET"});
+  } else if (is({"v1", "openapi.json"})) {
+    match(Endpoint::kOpenApi, {"GET"});
   } else if (is({"v1", "transactions"})) {
     match(Endpoint::kTransactions, {"POST"});
   } else if (is({"v1", "read-models", "*", "*"})) {

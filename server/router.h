@@ -21,6 +21,7 @@ enum class Endpoint {
   kReadModel,       // GET /v1/read-models/{projection}/{key}
   kProjections,     // GET /v1/projections
   kRebuild,         // POST /v1/projections/{projection}/rebuild
+  kOpenApi,         // GET /v1/openapi.json (docs/openapi.json)
 };
 
 struct Route {

@@ -144,6 +144,8 @@ Status AuthorizeRoute(const Principal& principal, const Route& route,
       return RequireScope(principal, Scope::kReadModelsRead);
     case Endpoint::kRebuild:
       return RequireScope(principal, Scope::kAdmin);
+    case Endpoint::kOpenApi:
+      return Status::Ok();  // authenticated (a /v1 path), no scope
   }
   return Status::PermissionDenied("unknown route");
 }

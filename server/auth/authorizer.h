@@ -61,6 +61,7 @@ Status RequireReadModel(const Principal& principal, std::string_view key);
 //   GET /v1/projections                               read-models:read or admin
 //   POST /v1/projections/{p}/rebuild                  admin
 //   /healthz, /readyz                                 nothing
+//   GET /v1/openapi.json                              nothing (a caller)
 // Else PermissionDenied.
 Status AuthorizeRoute(const Principal& principal, const Route& route,
                       std::string_view method);

@@ -54,6 +54,16 @@ TEST(RouterTest, EveryEndpointIsReachable) {
             Endpoint::kStreamMetadata);
   EXPECT_EQ(MatchRoute("POST", "/v1/transactions").endpoint,
             Endpoint::kTransactions);
+  EXPECT_EQ(MatchRoute("GET", "/v1/openapi.json").endpoint, Endpoint::kOpenApi);
+}
+
+TEST(RouterTest, OpenApiDocumentIsGetOnly) {
+  EXPECT_EQ(MatchRoute("GET", "/v1/openapi.json").outcome, Route::Outcome::kOk);
+  Route r = MatchRoute("POST", "/v1/openapi.json");
+  EXPECT_EQ(r.outcome, Route::Outcome::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "GET");
+  EXPECT_EQ(MatchRoute("GET", "/v1/openapi.yaml").outcome,
+            Route::Outcome::kNotFound);
 }
 
 TEST(RouterTest, EndpointNamesAreDistinctLabelValues) {
@@ -62,7 +72,8 @@ TEST(RouterTest, EndpointNamesAreDistinctLabelValues) {
                           Endpoint::kStream,       Endpoint::kStreamMetadata,
                           Endpoint::kStreams,      Endpoint::kLog,
                           Endpoint::kTransactions, Endpoint::kReadModel,
-                          Endpoint::kProjections,  Endpoint::kRebuild};
+                          Endpoint::kProjections,  Endpoint::kRebuild,
+                          Endpoint::kOpenApi};
   std::set<std::string_view> names;
   for (Endpoint e : all) {
     const std::string_view name = EndpointName(e);
