@@ -64,6 +64,9 @@ void Write(uint16_t port, int round, int writer, Ledger* ledger) {
   // not have landed.
   int64_t last = -1;
   const HttpResponse head = client.Get("/v1/streams/" + stream);
+  // Killed before this writer began (the round that kills after the first
+  // acknowledgement may come while the others still read their heads).
+  if (head.status == 0) return;
   if (head.status == 200) {
     const json::value info = json::parse(head.body);
     last = info.at("lastRevision").is_null() ? -1 : Int(info, "lastRevision");
