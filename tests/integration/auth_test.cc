@@ -10,7 +10,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -54,34 +53,6 @@ std::string AttemptBody(const std::string& user) {
          R"(","exerciseId":"e","skillId":"s","lessonId":"l","correct":true,)"
          R"("score":1,"durationMs":100,"submittedAt":"2026-11-10T09:00:00Z"}}]})";
 }
-
-// One cairnd with JWT auth (no --dev) per test. `configure` writes the key
-// files into the directory it is given (keys_) and returns the flags that
-// name them.
-class JwtCairndTest : public ::testing::Test {
- protected:
-  using Configure =
-      std::function<std::vector<std::string>(const std::filesystem::path&)>;
-  explicit JwtCairndTest(const Configure& configure)
-      : server_(configure(keys_.path())) {
-    server_.set_dev(false);
-  }
-
-  void SetUp() override {
-    server_.Start();
-    client_ = std::make_unique<HttpClient>(server_.port());
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::cerr << "cairnd's log:\n" << server_.Log().substr(0, 20000);
-    }
-  }
-
-  TempDir keys_;  // before server_, which its files configure
-  CairndProcess server_;
-  std::unique_ptr<HttpClient> client_;
-};
 
 class AuthTest : public JwtCairndTest {
  protected:

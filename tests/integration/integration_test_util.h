@@ -8,6 +8,8 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -16,6 +18,7 @@
 #include "tests/support/cairnd_process.h"
 #include "tests/support/http_client.h"
 #include "tests/support/stream_client.h"
+#include "tests/support/temp_dir.h"
 
 namespace cairn::testing {
 
@@ -147,6 +150,34 @@ class CairndTest : public ::testing::Test {
     return v.at("events").as_array();
   }
 
+  CairndProcess server_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+// One cairnd with JWT auth (no --dev) per test. `configure` writes the key
+// files into the directory it is given (keys_) and returns the flags that
+// name them.
+class JwtCairndTest : public ::testing::Test {
+ protected:
+  using Configure =
+      std::function<std::vector<std::string>(const std::filesystem::path&)>;
+  explicit JwtCairndTest(const Configure& configure)
+      : server_(configure(keys_.path())) {
+    server_.set_dev(false);
+  }
+
+  void SetUp() override {
+    server_.Start();
+    client_ = std::make_unique<HttpClient>(server_.port());
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << "cairnd's log:\n" << server_.Log().substr(0, 20000);
+    }
+  }
+
+  TempDir keys_;  // before server_, which its files configure
   CairndProcess server_;
   std::unique_ptr<HttpClient> client_;
 };

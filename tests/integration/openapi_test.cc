@@ -9,9 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <iterator>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,26 +70,14 @@ TEST_F(OpenApiTest, CountedUnderTheRouteOpenapi) {
 }
 
 // JWT auth (no --dev): an HS256 secret file.
-class OpenApiJwtTest : public ::testing::Test {
+class OpenApiJwtTest : public JwtCairndTest {
  protected:
-  OpenApiJwtTest() : server_(Flags(keys_.path())) { server_.set_dev(false); }
-
-  static std::vector<std::string> Flags(const std::filesystem::path& dir) {
-    const auto secret = dir / "jwt-secret";
-    std::ofstream(secret, std::ios::binary) << kSecret;
-    return {"--jwt-secret-file", secret.string()};
-  }
-
-  void SetUp() override {
-    server_.Start();
-    client_ = std::make_unique<HttpClient>(server_.port());
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::cerr << "cairnd's log:\n" << server_.Log().substr(0, 20000);
-    }
-  }
+  OpenApiJwtTest()
+      : JwtCairndTest([](const std::filesystem::path& dir) {
+          const auto secret = dir / "jwt-secret";
+          std::ofstream(secret, std::ios::binary) << kSecret;
+          return std::vector<std::string>{"--jwt-secret-file", secret.string()};
+        }) {}
 
   static HttpHeaders Bearer(const std::string& scope) {
     const std::string token =
@@ -99,10 +85,6 @@ class OpenApiJwtTest : public ::testing::Test {
                   static_cast<int64_t>(std::time(nullptr)) + 600);
     return {{"Authorization", "Bearer " + token}};
   }
-
-  TempDir keys_;  // before server_, which its files configure
-  CairndProcess server_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(OpenApiJwtTest, WithoutATokenIs401) {
