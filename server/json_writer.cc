@@ -56,65 +56,68 @@ void AppendTimestamp(std::string* out, int64_t micros) {
   out->append("Z\"");
 }
 
-void AppendCompactJson(std::string* out, const boost::json::value& v) {
+bool AppendCompactJson(std::string* out, const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::null:
       out->append("null");
-      return;
+      return true;
     case boost::json::kind::bool_:
       out->append(v.get_bool() ? "true" : "false");
-      return;
+      return true;
     case boost::json::kind::int64: {
       char buf[24];
       auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_int64());
       out->append(buf, end);
-      return;
+      return true;
     }
     case boost::json::kind::uint64:
       AppendUint(out, v.get_uint64());
-      return;
+      return true;
     case boost::json::kind::double_: {
       const double d = v.get_double();
-      if (!std::isfinite(d)) {  // request bodies with these are refused
+      if (!std::isfinite(d)) {  // JSON has no infinity: the caller decides
         out->append("null");
-        return;
+        return false;
       }
       char buf[32];
       auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
       out->append(buf, end);
-      return;
+      return true;
     }
     case boost::json::kind::string: {
       const auto& s = v.get_string();
       AppendJsonString(out, std::string_view(s.data(), s.size()));
-      return;
+      return true;
     }
     case boost::json::kind::array: {
       out->push_back('[');
       bool first = true;
+      bool finite = true;
       for (const auto& e : v.get_array()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendCompactJson(out, e);
+        finite = AppendCompactJson(out, e) && finite;
       }
       out->push_back(']');
-      return;
+      return finite;
     }
     case boost::json::kind::object: {
       out->push_back('{');
       bool first = true;
+      bool finite = true;
       for (const auto& kv : v.get_object()) {
         if (!first) out->push_back(',');
         first = false;
         AppendJsonString(out,
                          std::string_view(kv.key().data(), kv.key().size()));
         out->push_back(':');
-        AppendCompactJson(out, kv.value());
+        finite = AppendCompactJson(out, kv.value()) && finite;
       }
       out->push_back('}');
-      return;
+      return finite;
     }
   }
+  return true;
 }
 
 }  // namespace cairn::server

@@ -25,6 +25,8 @@ void AppendTimestamp(std::string* out, int64_t micros);
 // Compact JSON of a parsed value. Numbers keep their kind: integers as
 // written, doubles in the shortest form that reads back the same (not
 // Boost.JSON's "7.5E-1"). Recursion is bounded by the parser's max_depth.
-void AppendCompactJson(std::string* out, const boost::json::value& v);
+// False when the value held a number beyond a double's range (Boost.JSON
+// 1.81 reads 1e400 as an infinity), written as null: JSON has no infinity.
+bool AppendCompactJson(std::string* out, const boost::json::value& v);
 
 }  // namespace cairn::server

@@ -2,7 +2,6 @@
 
 #include <boost/json.hpp>
 #include <charconv>
-#include <cmath>
 #include <unordered_set>
 
 #include "protocol/event_record.h"
@@ -89,29 +88,6 @@ Result<std::vector<std::string>> ParseStringList(const json::object& o,
   return out;
 }
 
-// Boost.JSON 1.81 reads a number beyond a double's range (1e400) as an
-// infinity, which JSON cannot write: such data is refused rather than
-// stored as something other than what was sent. Recursion is bounded by
-// the parser's max_depth.
-bool AllNumbersFinite(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::double_:
-      return std::isfinite(v.get_double());
-    case json::kind::array:
-      for (const json::value& e : v.get_array()) {
-        if (!AllNumbersFinite(e)) return false;
-      }
-      return true;
-    case json::kind::object:
-      for (const auto& kv : v.get_object()) {
-        if (!AllNumbersFinite(kv.value())) return false;
-      }
-      return true;
-    default:
-      return true;
-  }
-}
-
 // The events of one stream append: validated and encoded.
 Result<std::vector<storage::ProposedEvent>> ParseEvents(
     const json::value* events, std::string_view stream,
@@ -126,6 +102,7 @@ Result<std::vector<storage::ProposedEvent>> ParseEvents(
   struct Texts {
     std::string data;
     std::string metadata;
+    bool finite = true;  // no number beyond a double's range in either
   };
   std::vector<Texts> texts(list.size());
   // 413 takes precedence over 400: measure every event before judging any.
@@ -136,12 +113,13 @@ Result<std::vector<storage::ProposedEvent>> ParseEvents(
     const json::value* metadata = e.if_contains("metadata");
     const json::value* type = e.if_contains("type");
     if (data != nullptr) {
-      AppendCompactJson(&texts[i].data, *data);
+      texts[i].finite = AppendCompactJson(&texts[i].data, *data);
     } else {
       texts[i].data = "null";
     }
     if (metadata != nullptr) {
-      AppendCompactJson(&texts[i].metadata, *metadata);
+      texts[i].finite =
+          AppendCompactJson(&texts[i].metadata, *metadata) && texts[i].finite;
     } else {
       texts[i].metadata = "{}";
     }
@@ -174,9 +152,8 @@ Result<std::vector<storage::ProposedEvent>> ParseEvents(
     if (metadata != nullptr && !metadata->is_object()) {
       return Invalid(where + ".metadata must be an object");
     }
-    const json::value* data = e.if_contains("data");
-    if ((data != nullptr && !AllNumbersFinite(*data)) ||
-        (metadata != nullptr && !AllNumbersFinite(*metadata))) {
+    // Refused rather than stored as something other than what was sent.
+    if (!texts[i].finite) {
       return Invalid(where + " has a number beyond the range of a double");
     }
     storage::ProposedEvent ev;
