@@ -159,4 +159,15 @@ std::optional<StreamHead> DecodeStreamHead(std::string_view v) {
   return h;
 }
 
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    if (static_cast<unsigned char>(prefix.back()) != 0xff) {
+      prefix.back() = static_cast<char>(prefix.back() + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
 }  // namespace cairn::storage::keys

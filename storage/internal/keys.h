@@ -57,6 +57,10 @@ StreamRevision StreamIndexKeyRevision(std::string_view key);
 // --- heads family: tenant(4) stream(8) -> StreamHead ---
 std::string HeadKey(TenantId tenant, StreamId stream);
 
+// The smallest key greater than every key with this prefix (the end of a
+// prefix scan or a range delete); empty when there is none (all 0xff).
+std::string PrefixEnd(std::string prefix);
+
 // --- event_ids family: tenant(4) uuid(16) -> EventIdEntry ---
 std::string EventIdKey(TenantId tenant, const Uuid& id);
 

@@ -35,19 +35,6 @@ std::string CheckpointKey(std::string_view projection, TenantId tenant) {
   return out;
 }
 
-// The smallest key greater than every key with this prefix; empty when
-// there is none (all bytes 0xff).
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    if (static_cast<unsigned char>(prefix.back()) != 0xff) {
-      prefix.back() = static_cast<char>(prefix.back() + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
-}
-
 // Walks `it` down from just below `upper` (from the last key when empty)
 // over the keys starting with `prefix`, stripping the first `strip` bytes.
 Status ScanDown(rocksdb::Iterator* it, const std::string& prefix,
@@ -94,7 +81,7 @@ class Write final : public ProjectionWrite {
                       const KeyValueVisitor& visit) override {
     const std::string full = StateKey(tenant_, prefix);
     const std::string upper =
-        before.empty() ? PrefixEnd(full) : StateKey(tenant_, before);
+        before.empty() ? keys::PrefixEnd(full) : StateKey(tenant_, before);
     std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(
         family_, db_->db()->NewIterator(rocksdb::ReadOptions(), family_)));
     return ScanDown(it.get(), full, upper, 4, visit);
@@ -236,7 +223,7 @@ class ProjectionStoreImpl final : public ProjectionStore {
     // The tenant's live keys go, the shadow's come, in one batch: the
     // range tombstone is older than the puts after it.
     const std::string begin = StateKey(t->id, "");
-    const std::string end = PrefixEnd(begin);
+    const std::string end = keys::PrefixEnd(begin);
     rocksdb::WriteBatch batch;
     batch.DeleteRange(*live_family, begin, end).PermitUncheckedError();
     rocksdb::ReadOptions ro;
@@ -295,7 +282,7 @@ class ProjectionStoreImpl final : public ProjectionStore {
     if (!family.has_value()) return family.error();
     const std::string full = StateKey(t->id, prefix);
     const std::string upper =
-        before.empty() ? PrefixEnd(full) : StateKey(t->id, before);
+        before.empty() ? keys::PrefixEnd(full) : StateKey(t->id, before);
     std::unique_ptr<rocksdb::Iterator> it(
         db_->db()->NewIterator(rocksdb::ReadOptions(), *family));
     return ScanDown(it.get(), full, upper, 4, visit);
@@ -309,7 +296,7 @@ class ProjectionStoreImpl final : public ProjectionStore {
     auto family = LiveFamily(projection);
     if (!family.has_value()) return family.error();
     const std::string full = StateKey(t->id, prefix);
-    const std::string upper = PrefixEnd(full);
+    const std::string upper = keys::PrefixEnd(full);
     rocksdb::Slice upper_slice(upper);
     rocksdb::ReadOptions ro;
     if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
@@ -352,13 +339,39 @@ class ProjectionStoreImpl final : public ProjectionStore {
   }
 
   // Drops a physical family and its checkpoints.
+  // Drops a physical family and its checkpoints. The checkpoints go first,
+  // and, when nobody reads the family any more, in one batch with all its
+  // keys: a crash before the drop then leaves an empty family without
+  // checkpoints, rebuilt from position 0 as meant, never checkpoints that
+  // vouch for state the family no longer holds (a read model silently
+  // missing events), nor state without its checkpoints (events applied
+  // twice). A retired family is still read until readers let go; its
+  // checkpoints are no longer consulted (the alias names its successor).
   Status DropPhysical(const std::string& physical, bool retire) {
-    Status s = retire ? db_->RetireProjectionFamily(physical)
-                      : db_->DropProjectionFamily(physical);
-    if (!s.ok()) return s;
+    rocksdb::WriteBatch batch;
     const std::string begin = CheckpointPrefix(physical);
-    return FromRocksDb(db_->db()->DeleteRange(
-        db_->write_options(), db_->directory(), begin, PrefixEnd(begin)));
+    auto s = batch.DeleteRange(db_->directory(), begin, keys::PrefixEnd(begin));
+    if (!s.ok()) return FromRocksDb(s);
+    if (!retire) {
+      auto family = db_->ProjectionFamily(physical, /*create=*/false);
+      if (!family.has_value()) return family.error();
+      if (*family != nullptr) {
+        std::unique_ptr<rocksdb::Iterator> it(
+            db_->db()->NewIterator(rocksdb::ReadOptions(), *family));
+        it->SeekToLast();
+        if (!it->status().ok()) return FromRocksDb(it->status());
+        if (it->Valid()) {
+          std::string end = it->key().ToString();
+          end.push_back('\0');  // just past the last key
+          s = batch.DeleteRange(*family, "", end);
+          if (!s.ok()) return FromRocksDb(s);
+        }
+      }
+    }
+    s = db_->db()->Write(db_->write_options(), &batch);
+    if (!s.ok()) return FromRocksDb(s);
+    return retire ? db_->RetireProjectionFamily(physical)
+                  : db_->DropProjectionFamily(physical);
   }
 
   // The live family; a read that raced a swap looks the name up again.
