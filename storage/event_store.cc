@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 
 #include "protocol/event_record.h"
 #include "protocol/names.h"
+#include "storage/internal/backup_engine.h"
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/log_scanner.h"
@@ -108,8 +110,19 @@ class EventStoreImpl final : public EventStore {
     return stats;
   }
 
+  Result<BackupInfo> CreateBackup(const std::string& backup_dir) override;
+
   void Close() override {
     std::call_once(closed_, [this] {
+      {
+        // No backup starts from now on, and the one running stops at its
+        // next chunk: a backup of a large store takes minutes, a shutdown
+        // should not. Then wait for it to have let go of the DB.
+        std::lock_guard lock(stop_mu_);
+        closing_ = true;
+        if (running_ != nullptr) running_->Stop();
+      }
+      { std::lock_guard wait(backup_mu_); }
       sequencer_.Close();
       if (options_.read_only) return;
       // Flushing the memtables keeps what kMemory never logged, and leaves
@@ -154,7 +167,58 @@ class EventStoreImpl final : public EventStore {
   LogScanner scanner_;  // before the sequencer, which reads through it
   Sequencer sequencer_;
   std::once_flag closed_;
+  // Held for the whole of a backup: they are taken one at a time.
+  std::mutex backup_mu_;
+  std::mutex stop_mu_;
+  bool closing_ = false;          // guarded by stop_mu_
+  BackupRun* running_ = nullptr;  // guarded by stop_mu_
 };
+
+Result<BackupInfo> EventStoreImpl::CreateBackup(const std::string& backup_dir) {
+  std::lock_guard one(backup_mu_);
+  const auto closing = [this] {
+    std::lock_guard lock(stop_mu_);
+    return closing_;
+  };
+  if (closing()) return Status::Unavailable("the store is closed");
+  auto run = BackupRun::Open(backup_dir, db_->db());
+  if (!run.has_value()) return run.error();
+  {
+    // Registered under the lock Close takes to stop it: either Close sees
+    // this backup and stops it, or this sees Close and never starts.
+    std::lock_guard lock(stop_mu_);
+    if (closing_) return Status::Unavailable("the store is closed");
+    running_ = run->get();
+  }
+  // Whether to flush the memtables first. With a WAL (kFsync, kWal) no:
+  // the engine copies the live WAL files (the last one up to its size when
+  // the file list was taken, after the version of SST files was), and
+  // replaying them at the restored store's first open rebuilds the
+  // memtables of every family together; a flush would only add small SST
+  // files and compactions to a store under load. Under kMemory there is no
+  // WAL, so what is only in memtables (every acknowledged write since the
+  // last flush) would be missing: flush (an atomic flush of every family,
+  // db.cc). A store open read-only cannot flush and needs not: its
+  // memtables came from the WAL it copies.
+  //
+  // Why every write acknowledged before the call is in the backup: the
+  // engine disables file deletions, then lists the live SST files, flushes
+  // the WAL buffer to the file and lists the WAL files with their sizes.
+  // An acknowledged write is in the WAL file before its callback runs
+  // (synced under kFsync, written under kWal) or, under kMemory, in a
+  // memtable that the flush writes out; so it is in a listed SST file or
+  // within the listed length of a WAL file, and nothing listed can be
+  // deleted before it is copied. A write committed during the backup may
+  // or may not be in it, whole: a group is one write batch, one WAL
+  // record, and the restored store's recovery (point in time) drops a
+  // record cut off at the copied length, so positions stay gapless.
+  const bool flush =
+      !options_.read_only && options_.durability == Durability::kMemory;
+  Result<BackupInfo> info = (*run)->Create(flush);
+  std::lock_guard lock(stop_mu_);
+  running_ = nullptr;
+  return info;
+}
 
 Result<EventStoreImpl::Located> EventStoreImpl::Locate(
     std::string_view tenant, std::string_view stream) {

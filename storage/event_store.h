@@ -15,6 +15,7 @@
 #include "protocol/result.h"
 #include "protocol/status.h"
 #include "protocol/uuid.h"
+#include "storage/backup.h"
 
 namespace cairn::storage {
 
@@ -40,7 +41,11 @@ struct Options {
   // Stream heads the sequencer keeps in memory; past this it forgets them
   // all and reloads on demand (they are on disk). Default: 1,000,000.
   size_t max_cached_streams = 1'000'000;
-  // Open without writing (for inspection). Default: false.
+  // Open without writing (for inspection), also beside a running cairnd on
+  // the same directory: reads see what was committed when the store opened
+  // (nothing later; of a writer under kMemory, only what it flushed), and
+  // writes fail with Unavailable. Creates nothing: NotFound when the
+  // directory holds no store. Default: false.
   bool read_only = false;
 };
 
@@ -318,6 +323,18 @@ class EventStore {
   // The write path's and RocksDB's figures now. Cheap: a few property
   // reads, no I/O.
   virtual StoreStats Stats() = 0;
+
+  // Takes a consistent backup of the whole store (every tenant, every
+  // column family, projections' included) into `backup_dir` (created if
+  // absent) while writes go on; incremental: files already backed up are
+  // shared (storage/backup.h). Every write acknowledged before the call is
+  // in it. Backups are taken one at a time: a second call waits for the
+  // first; Busy when another store or process is writing to the same
+  // directory. Unavailable once Close has begun (Close stops a backup in
+  // progress, which leaves nothing behind). IOError when the directory
+  // cannot be created or written. Works on a store opened read-only too.
+  // Blocks for the copy: call it off the I/O threads.
+  virtual Result<BackupInfo> CreateBackup(const std::string& backup_dir) = 0;
 
   // Stops taking writes (they fail with Unavailable), commits what is
   // queued, flushes and closes. Idempotent; the destructor calls it.

@@ -5,6 +5,10 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -36,6 +40,47 @@ rocksdb::ColumnFamilyOptions FamilyOptions(
   cf.bottommost_compression = rocksdb::kZSTD;
   cf.level_compaction_dynamic_level_bytes = true;
   return cf;
+}
+
+// Why a read-only open of `dir` cannot go ahead, if it cannot: it creates
+// nothing, so it must find a store there, with every fixed family.
+Status FindStore(const std::string& dir, const rocksdb::Status& listed,
+                 const std::vector<std::string>& families) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return Status::NotFound("no data directory " + dir);
+  }
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    return Status::NotFound(dir + " holds no Cairn store");
+  }
+  if (!listed.ok()) {
+    return Status::IOError("cannot read the store in " + dir + ": " +
+                           listed.ToString());
+  }
+  for (const char* name :
+       {keys::kDirectoryFamily, keys::kEventsFamily, keys::kStreamsFamily,
+        keys::kHeadsFamily, keys::kEventIdsFamily}) {
+    if (std::find(families.begin(), families.end(), name) == families.end()) {
+      return Status::NotFound(dir + " holds no Cairn store (no column family " +
+                              name + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+// A fresh private directory under the system temp dir.
+Result<std::string> MakeTempDir(const char* prefix) {
+  std::error_code ec;
+  const auto base = std::filesystem::temp_directory_path(ec);
+  if (ec) {
+    return Status::IOError("no temporary directory: " + ec.message());
+  }
+  std::string path = (base / (std::string(prefix) + "XXXXXX")).string();
+  if (mkdtemp(path.data()) == nullptr) {
+    return Status::IOError("cannot create a temporary directory in " +
+                           base.string() + ": " + std::strerror(errno));
+  }
+  return path;
 }
 
 }  // namespace
@@ -91,8 +136,12 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
   std::unique_ptr<Db> db(new Db());
   db->projection_options_ = FamilyOptions(cache, 10, 0);
   std::vector<std::string> existing;
-  rocksdb::DB::ListColumnFamilies(db_options, dir, &existing)
-      .PermitUncheckedError();  // none yet: a new directory
+  const rocksdb::Status listed =
+      rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+  if (options.read_only) {
+    if (Status s = FindStore(dir, listed, existing); !s.ok()) return s;
+  }
+  // Otherwise a failed listing is a new directory: none exist yet.
   for (const auto& name : existing) {
     if (name.rfind(keys::kProjectionFamilyPrefix, 0) == 0) {
       families.emplace_back(name, db->projection_options_);
@@ -103,7 +152,41 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options.read_only) {
-    s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &handles, &raw);
+    // A secondary instance rather than OpenForReadOnly: it is meant to run
+    // beside the primary (a read-only instance beside a writer is undefined,
+    // rocksdb/db.h). It keeps its info log in a directory of its own, and
+    // must keep every file open (max_open_files = -1), so that the
+    // primary's compactions cannot delete a file from under it.
+    auto secondary = MakeTempDir("cairn-secondary-");
+    if (!secondary.has_value()) return secondary.error();
+    db->secondary_dir_ = *secondary;  // removed by ~Db, whatever happens
+    db_options.max_open_files = -1;
+    db_options.create_if_missing = false;
+    db_options.create_missing_column_families = false;
+    for (int attempt = 1;; ++attempt) {
+      s = rocksdb::DB::OpenAsSecondary(db_options, dir, db->secondary_dir_,
+                                       families, &handles, &raw);
+      if (s.ok()) {
+        // The open replayed the primary's WAL as it was then; one catch-up
+        // takes in what committed meanwhile. Nothing later is seen: every
+        // read of this instance sees the same committed state.
+        s = raw->TryCatchUpWithPrimary();
+        if (s.ok()) break;
+        for (auto* h : handles) {
+          raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+        }
+        raw->Close().PermitUncheckedError();
+        delete raw;
+        raw = nullptr;
+        handles.clear();
+      }
+      // A file the primary replaced while this instance opened it (a new
+      // MANIFEST, a compaction's inputs, an obsolete WAL) is missing for a
+      // moment: open again.
+      const bool transient =
+          s.IsTryAgain() || s.IsPathNotFound() || s.IsNotFound();
+      if (!transient || attempt == 3) break;
+    }
   } else {
     s = rocksdb::DB::Open(db_options, dir, families, &handles, &raw);
   }
@@ -188,6 +271,11 @@ Db::~Db() {
     // Close reports errors that the destructor would swallow anyway; the
     // data is safe in the WAL or was flushed by EventStore::Close.
     db_->Close().PermitUncheckedError();
+  }
+  db_.reset();
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);  // best effort: in tmp
   }
 }
 

@@ -18,7 +18,12 @@ namespace cairn::storage {
 // is); the handles live as long as this object.
 class Db {
  public:
-  // A null env is RocksDB's default.
+  // A null env is RocksDB's default. With options.read_only, opens a
+  // RocksDB secondary instance (its info log in a private temporary
+  // directory, removed when this object ends), caught up with the primary
+  // once: it reads beside a running cairnd, sees what was committed when it
+  // opened, and creates nothing in `dir`. NotFound when `dir` holds no Cairn
+  // store.
   static Result<std::unique_ptr<Db>> Open(const Options& options,
                                           const std::string& dir,
                                           rocksdb::Env* env = nullptr);
@@ -61,6 +66,8 @@ class Db {
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>>
       projections_;                                    // guarded by mu_
   std::vector<rocksdb::ColumnFamilyHandle*> retired_;  // guarded by mu_
+  // A secondary instance's own directory (read-only opens); empty otherwise.
+  std::string secondary_dir_;
 };
 
 }  // namespace cairn::storage
