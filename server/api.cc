@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include <pthread.h>
+
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include "server/projection_wait.h"
 #include "server/request_body.h"
 #include "server/subscription.h"
+#include "storage/backup.h"
 #include "storage/projection_store.h"
 
 namespace cairn::server {
@@ -239,6 +242,18 @@ HttpResponse AuthProblem(const Status& status, std::string_view trace,
   return r;
 }
 
+// {"id","created","sizeBytes"}: `created` as RFC 3339 UTC, like an event's
+// `time`.
+void AppendBackupJson(std::string* out, const storage::BackupInfo& info) {
+  out->append("{\"id\":");
+  AppendUint(out, info.id);
+  out->append(",\"created\":");
+  AppendTimestamp(out, info.created_us);
+  out->append(",\"sizeBytes\":");
+  AppendUint(out, info.size_bytes);
+  out->push_back('}');
+}
+
 HttpResponse Ndjson(std::shared_ptr<ChunkSource> source) {
   HttpResponse r;
   r.content_type = "application/x-ndjson";
@@ -258,7 +273,10 @@ Api::Api(storage::EventStore* store, projections::Runner* projections,
       config_(config),
       verifier_(verifier),
       limits_(limits),
-      metrics_(metrics) {}
+      metrics_(metrics) {
+  net::post(backups_,
+            [] { pthread_setname_np(pthread_self(), "cairn-backup"); });
+}
 
 PreparedRequest Api::Prepare(const RequestHead& head) const {
   PreparedRequest p;
@@ -310,10 +328,12 @@ PreparedRequest Api::Prepare(const RequestHead& head) const {
                       trace);
     return p;
   }
-  // A rebuild is a POST without a body: no Content-Type to ask for.
-  const bool takes_json =
-      (head.method == "POST" || head.method == "PUT") &&
-      !(p.route.endpoint == Endpoint::kRebuild && !head.has_body);
+  // A rebuild and a backup are POSTs without a body: no Content-Type to
+  // ask for.
+  const bool bodiless = p.route.endpoint == Endpoint::kRebuild ||
+                        p.route.endpoint == Endpoint::kBackups;
+  const bool takes_json = (head.method == "POST" || head.method == "PUT") &&
+                          !(bodiless && !head.has_body);
   if (takes_json && !IsJsonContentType(head.content_type)) {
     p.early = Problem(415, "the body must be application/json", trace);
     return p;
@@ -409,6 +429,9 @@ awaitable<HttpResponse> Api::Handle(const PreparedRequest& p,
     case Endpoint::kOpenApi:
       // The same bytes for every caller (docs/openapi.json).
       co_return Json(200, std::string(OpenApiDocument()));
+    case Endpoint::kBackups:
+      if (head.method == "POST") co_return co_await CreateBackup(p, tenant);
+      co_return co_await ListBackups(p);
     case Endpoint::kRebuild: {
       // Prepare checked the admin scope. A tenant's admin rebuilds the
       // tenant's state, never another's.
@@ -921,6 +944,62 @@ awaitable<HttpResponse> Api::SetMetadata(const PreparedRequest& p,
       *store_, &storage::EventStore::SetMetadata, std::move(req));
   if (!out.status.ok()) co_return ProblemFromStatus(out.status, trace);
   co_return Json(200, StreamMetadataJson(out.metadata));
+}
+
+// Prepare checked the admin scope. A backup holds every tenant (it is of
+// the whole store, for whoever runs the server); its answer holds none:
+// an id, a time and a size (of the whole store, which /metrics shows
+// anyway as cairn_rocksdb_live_sst_bytes).
+awaitable<HttpResponse> Api::CreateBackup(const PreparedRequest& p,
+                                          const std::string& tenant) {
+  const std::string& trace = p.trace.trace_id;
+  const auto started = std::chrono::steady_clock::now();
+  auto take = [this] { return store_->CreateBackup(config_.backup_dir); };
+  auto info = co_await RunOn(backups_.get_executor(), std::move(take));
+  const double seconds = SecondsSince(started);
+  if (!info.has_value()) {
+    if (metrics_ != nullptr) metrics_->ObserveBackup(false, seconds, 0);
+    HttpResponse r = ProblemFromStatus(info.error(), trace);
+    // 503: another writer has the directory, or the store is closing;
+    // worth a retry, not an operator's attention as a 500 is.
+    const bool retry = r.status == 503;
+    log::Write(retry ? log::Level::kWarn : log::Level::kError, "backup failed",
+               {{"backup_dir", config_.backup_dir},
+                {"error", info.error().ToString()},
+                {"trace_id", trace},
+                {"org_id", tenant}});
+    if (retry) r.headers.emplace_back("Retry-After", "10");
+    co_return r;
+  }
+  if (metrics_ != nullptr) {
+    metrics_->ObserveBackup(true, seconds, info->created_us);
+  }
+  log::Info("backup taken", {{"backup_id", info->id},
+                             {"size_bytes", info->size_bytes},
+                             {"ms", static_cast<int64_t>(seconds * 1000)},
+                             {"backup_dir", config_.backup_dir},
+                             {"trace_id", trace},
+                             {"org_id", tenant},
+                             {"principal", p.principal.subject}});
+  std::string json;
+  AppendBackupJson(&json, *info);
+  co_return Json(201, std::move(json));
+}
+
+awaitable<HttpResponse> Api::ListBackups(const PreparedRequest& p) {
+  // Reads the backup directory's meta files: quick, on the reader pool.
+  auto list = [this] { return storage::ListBackups(config_.backup_dir); };
+  auto backups = co_await RunOn(readers_, std::move(list));
+  if (!backups.has_value()) {
+    co_return ProblemFromStatus(backups.error(), p.trace.trace_id);
+  }
+  std::string json = "{\"backups\":[";
+  for (size_t i = 0; i < backups->size(); ++i) {
+    if (i > 0) json.push_back(',');
+    AppendBackupJson(&json, (*backups)[i]);
+  }
+  json.append("]}");
+  co_return Json(200, std::move(json));
 }
 
 }  // namespace cairn::server

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,7 +51,8 @@ struct PreparedRequest {
 // The HTTP API of cairnd: maps requests to the store and answers. Knows
 // nothing of sockets or Beast, so it is tested with plain values.
 // Thread-safe; Handle runs on the connection's strand and sends storage
-// work to the sequencer and the reader pool.
+// work to the sequencer and the reader pool, and backups to a thread of
+// their own.
 class Api {
  public:
   // `verifier` checks bearer tokens when not in dev mode (null: every /v1
@@ -114,6 +116,9 @@ class Api {
   boost::asio::awaitable<HttpResponse> SetMetadata(const PreparedRequest& p,
                                                    const std::string& tenant,
                                                    std::string_view body);
+  boost::asio::awaitable<HttpResponse> CreateBackup(const PreparedRequest& p,
+                                                    const std::string& tenant);
+  boost::asio::awaitable<HttpResponse> ListBackups(const PreparedRequest& p);
 
   storage::EventStore* const store_;
   projections::Runner* const projections_;
@@ -123,6 +128,12 @@ class Api {
   TenantLimits* const limits_;
   Metrics* const metrics_;
   std::atomic<bool> shutting_down_{false};
+  // Backups copy the whole store, for minutes on a large one: on a reader
+  // thread they would take it from reads for as long. One thread, so they
+  // queue here (each incremental on the one before) rather than in
+  // storage. Last: joined first, while what a backup uses still exists
+  // (the store is closed before, which stops a backup in progress).
+  boost::asio::thread_pool backups_{1};
 };
 
 }  // namespace cairn::server

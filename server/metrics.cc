@@ -29,7 +29,7 @@ constexpr std::array kEndpoints = {
     Endpoint::kStreamEvents, Endpoint::kStream,      Endpoint::kStreamMetadata,
     Endpoint::kStreams,      Endpoint::kLog,         Endpoint::kTransactions,
     Endpoint::kReadModel,    Endpoint::kProjections, Endpoint::kRebuild,
-    Endpoint::kOpenApi,
+    Endpoint::kOpenApi,      Endpoint::kBackups,
 };
 constexpr size_t kRoutes = kEndpoints.size() + 1;
 constexpr size_t kUnmatched = kEndpoints.size();
@@ -190,6 +190,24 @@ struct Metrics::Impl {
                             "and went back to storage")
                       .Register(*registry)
                       .Add({})),
+        backups(prom::BuildCounter()
+                    .Name("cairn_backups_total")
+                    .Help("Backups asked for (POST /v1/admin/backups), by "
+                          "outcome: ok or failed")
+                    .Register(*registry)),
+        backups_ok(backups.Add({{"outcome", "ok"}})),
+        backups_failed(backups.Add({{"outcome", "failed"}})),
+        backup_seconds(prom::BuildGauge()
+                           .Name("cairn_backup_last_duration_seconds")
+                           .Help("How long the last backup taken took")
+                           .Register(*registry)
+                           .Add({})),
+        backup_time(prom::BuildGauge()
+                        .Name("cairn_backup_last_success_timestamp_seconds")
+                        .Help("When the last backup taken was, in seconds "
+                              "since the Unix epoch; 0 before the first")
+                        .Register(*registry)
+                        .Add({})),
         projection_faulted(prom::BuildGauge()
                                .Name("cairn_projection_faulted")
                                .Help("1 when the projection is faulted")
@@ -284,6 +302,11 @@ struct Metrics::Impl {
   prom::Gauge& connections;
   prom::Gauge& subscriptions;
   prom::Counter& fallbacks;
+  prom::Family<prom::Counter>& backups;
+  prom::Counter& backups_ok;
+  prom::Counter& backups_failed;
+  prom::Gauge& backup_seconds;
+  prom::Gauge& backup_time;
   prom::Family<prom::Gauge>& projection_faulted;
   prom::Family<prom::Gauge>& projection_rebuilding;
   prom::Family<prom::Counter>& projection_skipped;
@@ -318,6 +341,16 @@ void Metrics::ObserveAppend(const storage::WriteOutcome& outcome,
   } else if (outcome.status.IsWrongExpectedVersion()) {
     impl_->conflicts.Increment();
   }
+}
+
+void Metrics::ObserveBackup(bool ok, double seconds, int64_t created_us) {
+  if (!ok) {
+    impl_->backups_failed.Increment();
+    return;
+  }
+  impl_->backups_ok.Increment();
+  impl_->backup_seconds.Set(seconds);
+  impl_->backup_time.Set(static_cast<double>(created_us) / 1e6);
 }
 
 void Metrics::ConnectionOpened() { impl_->connections.Increment(); }

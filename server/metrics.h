@@ -40,6 +40,10 @@ class Metrics {
   void ObserveAppend(const storage::WriteOutcome& outcome, uint64_t events,
                      uint64_t bytes, double seconds);
 
+  // One backup asked for over HTTP: taken or not, and for one taken, how
+  // long it took and when (µs since the Unix epoch).
+  void ObserveBackup(bool ok, double seconds, int64_t created_us);
+
   void ConnectionOpened();
   void ConnectionClosed();
   // The registry in Prometheus text format (version 0.0.4). Reads

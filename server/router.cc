@@ -40,6 +40,8 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "rebuild";
     case Endpoint::kOpenApi:
       return "openapi";
+    case Endpoint::kBackups:
+      return "backups";
   }
   return "unknown";
 }
@@ -113,6 +115,8 @@ Route MatchRoute(std::string_view method, std::string_view target) {
   } else if (is({"v1", "projections", "*", "rebuild"})) {
     r.projection = seg[2];
     match(Endpoint::kRebuild, {"POST"});
+  } else if (is({"v1", "admin", "backups"})) {
+    match(Endpoint::kBackups, {"GET", "POST"});
   } else {
     r.outcome = Route::Outcome::kNotFound;
   }

@@ -22,6 +22,7 @@ enum class Endpoint {
   kProjections,     // GET /v1/projections
   kRebuild,         // POST /v1/projections/{projection}/rebuild
   kOpenApi,         // GET /v1/openapi.json (docs/openapi.json)
+  kBackups,         // GET, POST /v1/admin/backups
 };
 
 struct Route {

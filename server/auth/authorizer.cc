@@ -143,6 +143,7 @@ Status AuthorizeRoute(const Principal& principal, const Route& route,
       if (principal.scopes.Has(Scope::kAdmin)) return Status::Ok();
       return RequireScope(principal, Scope::kReadModelsRead);
     case Endpoint::kRebuild:
+    case Endpoint::kBackups:  // of every tenant: docs/API.md, "Backups"
       return RequireScope(principal, Scope::kAdmin);
     case Endpoint::kOpenApi:
       return Status::Ok();  // authenticated (a /v1 path), no scope

@@ -29,6 +29,7 @@ using cairn::server::Route;
 std::vector<std::string_view> MethodsOf(Endpoint e) {
   switch (e) {
     case Endpoint::kStreamEvents:
+    case Endpoint::kBackups:
       return {"GET", "POST"};
     case Endpoint::kStream:
       return {"GET", "DELETE"};

@@ -194,6 +194,19 @@ TEST(AuthorizeRouteTest, RebuildNeedsAdmin) {
   EXPECT_TRUE(Check(WithScopes({Scope::kAdmin}), "POST", target).ok());
 }
 
+// A backup is of every tenant: admin, for both methods, and nothing else
+// grants it.
+TEST(AuthorizeRouteTest, BackupsNeedAdmin) {
+  const Principal others = WithScopes({Scope::kEventsAppend, Scope::kEventsRead,
+                                       Scope::kReadModelsRead, Scope::kSelf});
+  const Principal admin = WithScopes({Scope::kAdmin});
+  for (const char* method : {"GET", "POST"}) {
+    EXPECT_TRUE(Check(others, method, "/v1/admin/backups").IsPermissionDenied())
+        << method;
+    EXPECT_TRUE(Check(admin, method, "/v1/admin/backups").ok()) << method;
+  }
+}
+
 TEST(AuthorizeRouteTest, HealthNeedsNothing) {
   const Principal none;
   EXPECT_TRUE(Check(none, "GET", "/healthz").ok());

@@ -62,6 +62,19 @@ TEST(MetricsTest, AppendOutcomesAreCounted) {
   EXPECT_TRUE(HasLine(text, "cairn_append_duration_seconds_count 4"));
 }
 
+TEST(MetricsTest, BackupsAreCountedByOutcome) {
+  Metrics metrics(nullptr, nullptr);
+  metrics.ObserveBackup(true, 1.5, int64_t{1'700'000'000} * 1'000'000);
+  metrics.ObserveBackup(false, 0.1, 0);
+  metrics.ObserveBackup(false, 0.1, 0);
+  const std::string text = metrics.Render();
+  EXPECT_TRUE(HasLine(text, R"(cairn_backups_total{outcome="ok"} 1)")) << text;
+  EXPECT_TRUE(HasLine(text, R"(cairn_backups_total{outcome="failed"} 2)"));
+  EXPECT_TRUE(HasLine(text, "cairn_backup_last_duration_seconds 1.5"));
+  EXPECT_TRUE(
+      HasLine(text, "cairn_backup_last_success_timestamp_seconds 1700000000"));
+}
+
 TEST(MetricsTest, ConnectionsAreAGauge) {
   Metrics metrics(nullptr, nullptr);
   metrics.ConnectionOpened();

@@ -55,6 +55,21 @@ TEST(RouterTest, EveryEndpointIsReachable) {
   EXPECT_EQ(MatchRoute("POST", "/v1/transactions").endpoint,
             Endpoint::kTransactions);
   EXPECT_EQ(MatchRoute("GET", "/v1/openapi.json").endpoint, Endpoint::kOpenApi);
+  EXPECT_EQ(MatchRoute("POST", "/v1/admin/backups").endpoint,
+            Endpoint::kBackups);
+}
+
+TEST(RouterTest, BackupsAreGetAndPost) {
+  EXPECT_EQ(MatchRoute("GET", "/v1/admin/backups").outcome,
+            Route::Outcome::kOk);
+  EXPECT_EQ(MatchRoute("POST", "/v1/admin/backups").outcome,
+            Route::Outcome::kOk);
+  const Route r = MatchRoute("DELETE", "/v1/admin/backups");
+  EXPECT_EQ(r.outcome, Route::Outcome::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "GET, POST");
+  EXPECT_EQ(MatchRoute("GET", "/v1/admin/backups/1").outcome,
+            Route::Outcome::kNotFound);
+  EXPECT_EQ(MatchRoute("GET", "/v1/admin").outcome, Route::Outcome::kNotFound);
 }
 
 TEST(RouterTest, OpenApiDocumentIsGetOnly) {
@@ -73,7 +88,7 @@ TEST(RouterTest, EndpointNamesAreDistinctLabelValues) {
                           Endpoint::kStreams,      Endpoint::kLog,
                           Endpoint::kTransactions, Endpoint::kReadModel,
                           Endpoint::kProjections,  Endpoint::kRebuild,
-                          Endpoint::kOpenApi};
+                          Endpoint::kOpenApi,      Endpoint::kBackups};
   std::set<std::string_view> names;
   for (Endpoint e : all) {
     const std::string_view name = EndpointName(e);
