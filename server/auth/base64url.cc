@@ -15,6 +15,9 @@ int SextetOf(char c) {
   return -1;
 }
 
+constexpr char kAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 }  // namespace
 
 std::optional<std::string> Base64UrlDecode(std::string_view in) {
@@ -35,6 +38,24 @@ std::optional<std::string> Base64UrlDecode(std::string_view in) {
     }
   }
   if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+std::string Base64UrlEncode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() * 4 + 2) / 3);
+  uint32_t acc = 0;  // the bits not yet written out, at most 14 of them
+  int bits = 0;
+  for (char c : in) {
+    acc = ((acc << 8) | static_cast<unsigned char>(c)) & 0x3fff;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
+    }
+  }
+  // The last 2 or 4 bits, padded with zeros to a sextet.
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
   return out;
 }
 

@@ -13,4 +13,7 @@ namespace cairn::server::auth {
 // without changing its bytes.
 std::optional<std::string> Base64UrlDecode(std::string_view in);
 
+// Encodes base64url without padding: the one spelling Base64UrlDecode takes.
+std::string Base64UrlEncode(std::string_view in);
+
 }  // namespace cairn::server::auth

@@ -248,6 +248,36 @@ bool PublicKey::Verify(std::string_view signing_input,
   return ok;
 }
 
+Result<std::string> ReadHs256Secret(const std::string& file) {
+  const std::string where = "JWT secret file " + file;
+  Result<std::string> secret = ReadFile(file, where);
+  if (!secret) return secret.error();
+  if (!secret->empty() && secret->back() == '\n') secret->pop_back();
+  if (secret->size() < kMinHs256SecretBytes) {
+    return Status::InvalidArgument(
+        where + ": shorter than 32 bytes, too short for HS256");
+  }
+  return secret;
+}
+
+std::string SignHs256(std::string_view claims_json, std::string_view secret) {
+  std::string token = Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})");
+  token += '.';
+  token += Base64UrlEncode(claims_json);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  // HMAC fails only when OpenSSL cannot allocate; there is no token then.
+  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+           Bytes(token), token.size(), mac, &mac_len) == nullptr) {
+    ERR_clear_error();
+    return "";
+  }
+  token += '.';
+  token += Base64UrlEncode(
+      std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+  return token;
+}
+
 Result<KeySet> KeySet::Load(const std::string& secret_file,
                             const std::string& jwks_file) {
   if (secret_file.empty() && jwks_file.empty()) {
@@ -256,14 +286,8 @@ Result<KeySet> KeySet::Load(const std::string& secret_file,
   }
   KeySet keys;
   if (!secret_file.empty()) {
-    const std::string where = "JWT secret file " + secret_file;
-    Result<std::string> secret = ReadFile(secret_file, where);
+    Result<std::string> secret = ReadHs256Secret(secret_file);
     if (!secret) return secret.error();
-    if (!secret->empty() && secret->back() == '\n') secret->pop_back();
-    if (secret->size() < kMinHs256SecretBytes) {
-      return Status::InvalidArgument(
-          where + ": shorter than 32 bytes, too short for HS256");
-    }
     keys.hs256_secret_ = *std::move(secret);
   }
   if (!jwks_file.empty()) {

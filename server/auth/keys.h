@@ -42,6 +42,14 @@ struct PublicKey {
   bool Verify(std::string_view signing_input, std::string_view signature) const;
 };
 
+// Reads an HS256 secret file as KeySet::Load does: its bytes are the key,
+// one trailing newline dropped, at least 32 bytes (RFC 7518 §3.2).
+Result<std::string> ReadHs256Secret(const std::string& file);
+
+// The compact JWS of `claims_json` signed with HS256 under `secret`: the
+// tokens `cairnctl token mint` hands out. The server itself only verifies.
+std::string SignHs256(std::string_view claims_json, std::string_view secret);
+
 // The keys a verifier trusts, parsed once. Immutable after Load, so one
 // KeySet may be used from many threads at once.
 class KeySet {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "server/auth/base64url.h"
+#include "server/auth/keys.h"
 #include "server/http_errors.h"
 #include "tests/support/jwt_tokens.h"
 #include "tests/support/temp_dir.h"
@@ -650,6 +651,51 @@ TEST(JwtBase64UrlTest, RefusesNonCanonicalInput) {
   EXPECT_EQ(Base64UrlDecode("+/8"), std::nullopt);    // standard alphabet
   EXPECT_EQ(Base64UrlDecode("aGl"), std::nullopt);    // unused bits set
   EXPECT_EQ(Base64UrlDecode("aGkha"), std::nullopt);  // impossible length
+}
+
+TEST(JwtBase64UrlTest, EncodesWhatDecodes) {
+  EXPECT_EQ(Base64UrlEncode(""), "");
+  EXPECT_EQ(Base64UrlEncode("hi"), "aGk");
+  EXPECT_EQ(Base64UrlEncode("hi!"), "aGkh");
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  // Every length's tail, checked against cpp-jwt's encoder.
+  std::string bytes;
+  for (int i = 0; i < 70; ++i) {
+    EXPECT_EQ(Base64UrlEncode(bytes), B64Url(bytes)) << i << " bytes";
+    EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(bytes)), bytes);
+    bytes.push_back(static_cast<char>(i * 37 + 200));
+  }
+}
+
+// What `cairnctl token mint` signs verifies.
+TEST_F(JwtVerifierTest, SignHs256TokenVerifies) {
+  Result<std::string> secret = ReadHs256Secret(secret_file_.string());
+  ASSERT_TRUE(secret.has_value()) << secret.error().ToString();
+  EXPECT_EQ(*secret, kSecret);  // the trailing newline dropped
+  const std::string token =
+      SignHs256(R"({"sub":"svc","orgId":"acme","scope":"admin","exp":)" +
+                    std::to_string(kNow + 60) + "}",
+                *secret);
+  auto verifier = Make(Options());
+  Result<Principal> principal = verifier->Verify(token, kNow);
+  ASSERT_TRUE(principal.has_value()) << principal.error().ToString();
+  EXPECT_EQ(principal->tenant, "acme");
+  EXPECT_EQ(principal->subject, "svc");
+  EXPECT_TRUE(principal->scopes.Has(Scope::kAdmin));
+
+  // The same bytes as a token built by hand with cpp-jwt's base64url and
+  // OpenSSL's HMAC.
+  EXPECT_EQ(SignHs256(kClaimsJson, *secret),
+            HandBuilt(R"({"alg":"HS256","typ":"JWT"})", kClaimsJson));
+  EXPECT_NE(Refusal(*verifier, SignHs256(kClaimsJson, "another secret")), "");
+}
+
+TEST_F(JwtVerifierTest, ReadHs256SecretRefusesAShortSecret) {
+  WriteFile(secret_file_, "short\n");
+  Result<std::string> secret = ReadHs256Secret(secret_file_.string());
+  ASSERT_FALSE(secret.has_value());
+  EXPECT_NE(secret.error().message().find("shorter than 32 bytes"),
+            std::string::npos);
 }
 
 }  // namespace
