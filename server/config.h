@@ -10,7 +10,8 @@
 namespace cairn::server {
 
 // Everything cairnd is told at start, from flags, CAIRN_* environment
-// variables and a TOML file (--config), in that order of precedence.
+// variables and a TOML file (--config), in that order of precedence
+// (docs/OPERATIONS.md).
 struct Config {
   std::string data_dir = "./data";        // Default: ./data
   std::string listen = "127.0.0.1:8642";  // Default: 127.0.0.1:8642
@@ -68,10 +69,25 @@ struct ListenAddress {
   uint16_t port = 0;
 };
 
-// Parses argv (and the environment, and --config). Throws CLI::ParseError
-// for bad flags; the caller prints it with app.exit(). Returns the exit code
-// to use when parsing asked to stop (--help), or -1 to run.
+// Parses argv (and the environment, and --config or CAIRN_CONFIG): a flag
+// overrides its CAIRN_* variable, which overrides the file. A key of the
+// file that is no flag, or any [section], is an error. Prints what is wrong
+// (or --help) and returns the exit code to use when cairnd must stop, or -1
+// to run.
 int ParseConfig(int argc, char** argv, Config* config);
+
+// One option of ParseConfig, as --help shows it (docs/OPERATIONS.md lists
+// them all; tests/server/config_test.cc checks it).
+struct ConfigOption {
+  std::string flag;           // "--data-dir"
+  std::string toml_key;       // "data-dir"; empty when the file may not set it
+  std::string env;            // "CAIRN_DATA_DIR"
+  std::string default_value;  // as --help shows it; empty when none is shown
+  std::string help;
+};
+
+// Every option of ParseConfig but --help, in --help's order.
+std::vector<ConfigOption> ConfigOptions();
 
 // Splits HOST:PORT ([v6]:PORT too). False when malformed.
 bool ParseListenAddress(const std::string& text, ListenAddress* out);

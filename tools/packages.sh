@@ -3,7 +3,10 @@
 
 # The one install line of shared/STACK.md, plus jemalloc (cairnd's
 # allocator), curl for the README's examples and clang-format for the
-# format check.
+# format check; systemd for `systemd-analyze verify` of
+# docs/deploy/cairnd.service (the ctest ConfigSystemdUnitVerify; it needs no
+# running systemd) and procps for the unit's ExecReload=/bin/kill, which
+# verify wants to exist.
 CAIRN_PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
@@ -14,6 +17,7 @@ CAIRN_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   libcpp-jwt-dev nlohmann-json3-dev
   curl clang-format
+  systemd procps
 )
 
 # install_packages PACKAGE...: apt-get installs those not installed yet
