@@ -38,6 +38,8 @@ constexpr auto kUseTuple = net::experimental::as_tuple(net::use_awaitable);
 namespace {
 
 constexpr size_t kHeaderLimit = 16 * 1024;
+// How long the acceptor rests after a failed accept (EMFILE, ENOBUFS).
+constexpr auto kAcceptRetryPause = std::chrono::milliseconds(100);
 
 // One client connection. Its coroutine owns it through a shared_ptr; the
 // server keeps weak ones to close idle connections at shutdown.
@@ -151,7 +153,13 @@ class HttpServerImpl final : public HttpServer {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
           co_return;
         }
+        // Out of file descriptors (or buffers), every accept fails at once
+        // until a connection closes: pause instead of spinning on the
+        // error and flooding the log.
         log::Warn("accept failed", {{"error", ec.message()}});
+        net::steady_timer pause(ioc_, kAcceptRetryPause);
+        auto [wait_ec] = co_await pause.async_wait(kUseTuple);
+        (void)wait_ec;  // cancelled only when the server stops
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
