@@ -4,13 +4,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <stdexcept>
 #include <string_view>
+
+#include "tests/support/child_process.h"
 
 #ifndef CAIRND_PATH
 #error "CAIRND_PATH must name the cairnd binary (a compile definition)"
@@ -170,28 +171,7 @@ void CairndProcess::Start(std::chrono::seconds timeout) {
 }
 
 int CairndProcess::WaitExit(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  int status = 0;
-  // A pidfd becomes readable when the child exits: wait on it.
-  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-  if (pidfd >= 0) {
-    for (;;) {
-      pollfd p{pidfd, POLLIN, 0};
-      const int ready = poll(&p, 1, MillisLeft(deadline));
-      if (ready < 0 && errno == EINTR) continue;
-      break;
-    }
-    close(pidfd);
-    if (waitpid(pid_, &status, WNOHANG) != pid_) return -1;
-    return status;
-  }
-  // No pidfd (an old kernel): look at it every few milliseconds.
-  for (;;) {
-    const pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) return status;
-    if (r < 0 || MillisLeft(deadline) == 0) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  return WaitForExit(pid_, timeout);
 }
 
 void CairndProcess::JoinDrain() {
