@@ -58,9 +58,13 @@ unsigned HttpStatusOf(const Status& status) {
     case Status::Code::kPermissionDenied:
       return 403;
     case Status::Code::kBusy:
+    // Not ready, shutting down, and a write refused on a full disk
+    // (storage/internal/sequencer.cc): nothing stored, the client may retry.
     case Status::Code::kUnavailable:
       return 503;
     case Status::Code::kCorruption:
+    // Storage errors other than a full disk: an I/O error stops the store's
+    // writes until a restart.
     case Status::Code::kIOError:
     case Status::Code::kInternal:
       return 500;

@@ -1,9 +1,13 @@
 #include "storage/event_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 
 #include "protocol/event_record.h"
@@ -39,10 +43,205 @@ int64_t NowMicros() {
       .count();
 }
 
+using rocksdb::FileOptions;
+using rocksdb::FSWritableFile;
+using rocksdb::IODebugContext;
+using rocksdb::IOOptions;
+using rocksdb::IOStatus;
+using rocksdb::Slice;
+
+// The file system beneath every store: the one it is given, with two
+// changes that keep cairnd running when the data directory's disk fills up.
+// Both work around RocksDB 7.8 (Debian 12's), which ships with its
+// assertions on: a WritableFileWriter whose write has failed fails an
+// assertion (aborting the process) at its next write.
+//
+// - The info log (the LOG file) is written best effort: a line that cannot
+//   be written is lost, and the next one is tried.
+// - A write or sync error of a WAL before a write of the store was synced
+//   in it is reported as data loss, which RocksDB treats as unrecoverable:
+//   the store takes no more writes until it is opened again. RocksDB
+//   resumes from a full disk by itself (once its SstFileManager sees space
+//   again) by flushing the memtables, which moves writes to a new WAL; but
+//   if the error hit the first write after an open or a flush, the
+//   memtables are empty, nothing is flushed, writes resume on the WAL whose
+//   writer failed, and the next one aborts (RocksDB issues 11643 and 12998;
+//   fixed upstream by PR 12873). Once a write was synced a memtable holds
+//   data, so RocksDB's own recovery is safe and is left to run. An open
+//   that replayed a WAL writes and syncs an empty batch (19 bytes) into the
+//   new one: that is not a write of the store, hence kMinWriteBytes. (With
+//   --durability wal the WAL is not synced per write, so there every WAL
+//   error needs a restart.)
+class StoreFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  StoreFileSystem(const std::shared_ptr<rocksdb::FileSystem>& base,
+                  const std::string& dir)
+      : rocksdb::FileSystemWrapper(base), dir_(Normal(dir)) {}
+  const char* Name() const override { return "CairnStoreFileSystem"; }
+
+  IOStatus NewWritableFile(const std::string& f, const FileOptions& o,
+                           std::unique_ptr<FSWritableFile>* r,
+                           IODebugContext* d) override {
+    IOStatus s = target()->NewWritableFile(f, o, r, d);
+    if (s.ok()) Wrap(f, r);
+    return s;
+  }
+  IOStatus ReopenWritableFile(const std::string& f, const FileOptions& o,
+                              std::unique_ptr<FSWritableFile>* r,
+                              IODebugContext* d) override {
+    IOStatus s = target()->ReopenWritableFile(f, o, r, d);
+    if (s.ok()) Wrap(f, r);
+    return s;
+  }
+  IOStatus ReuseWritableFile(const std::string& f, const std::string& old,
+                             const FileOptions& o,
+                             std::unique_ptr<FSWritableFile>* r,
+                             IODebugContext* d) override {
+    IOStatus s = target()->ReuseWritableFile(f, old, o, r, d);
+    if (s.ok()) Wrap(f, r);
+    return s;
+  }
+  // RocksDB's own logger, on a file opened through this file system (the
+  // wrapper's default would open it on the base one).
+  IOStatus NewLogger(const std::string& f, const IOOptions& o,
+                     std::shared_ptr<rocksdb::Logger>* r,
+                     IODebugContext* d) override {
+    return rocksdb::FileSystem::NewLogger(f, o, r, d);
+  }
+
+ private:
+  // Every failure of the info log's file is dropped.
+  class InfoLogFile final : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    using FSWritableFileOwnerWrapper::FSWritableFileOwnerWrapper;
+    IOStatus Append(const Slice& data, const IOOptions& o,
+                    IODebugContext* d) override {
+      return Dropped(target()->Append(data, o, d));
+    }
+    IOStatus Append(const Slice& data, const IOOptions& o,
+                    const rocksdb::DataVerificationInfo& info,
+                    IODebugContext* d) override {
+      return Dropped(target()->Append(data, o, info, d));
+    }
+    IOStatus Flush(const IOOptions& o, IODebugContext* d) override {
+      return Dropped(target()->Flush(o, d));
+    }
+    IOStatus Sync(const IOOptions& o, IODebugContext* d) override {
+      return Dropped(target()->Sync(o, d));
+    }
+    IOStatus Fsync(const IOOptions& o, IODebugContext* d) override {
+      return Dropped(target()->Fsync(o, d));
+    }
+    IOStatus RangeSync(uint64_t offset, uint64_t n, const IOOptions& o,
+                       IODebugContext* d) override {
+      return Dropped(target()->RangeSync(offset, n, o, d));
+    }
+    IOStatus Truncate(uint64_t size, const IOOptions& o,
+                      IODebugContext* d) override {
+      return Dropped(target()->Truncate(size, o, d));
+    }
+    IOStatus Allocate(uint64_t offset, uint64_t n, const IOOptions& o,
+                      IODebugContext* d) override {
+      return Dropped(target()->Allocate(offset, n, o, d));
+    }
+    IOStatus Close(const IOOptions& o, IODebugContext* d) override {
+      return Dropped(target()->Close(o, d));
+    }
+
+   private:
+    static IOStatus Dropped(IOStatus s) {
+      s.PermitUncheckedError();
+      return IOStatus::OK();
+    }
+  };
+
+  // More WAL bytes than RocksDB's own empty batch after recovery; fewer
+  // than any batch of the store (a key and its value at least).
+  static constexpr uint64_t kMinWriteBytes = 64;
+
+  // A WAL: its errors are data loss until a write was synced in it.
+  class WalFile final : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    using FSWritableFileOwnerWrapper::FSWritableFileOwnerWrapper;
+    IOStatus Append(const Slice& data, const IOOptions& o,
+                    IODebugContext* d) override {
+      return Appended(target()->Append(data, o, d), data.size());
+    }
+    IOStatus Append(const Slice& data, const IOOptions& o,
+                    const rocksdb::DataVerificationInfo& info,
+                    IODebugContext* d) override {
+      return Appended(target()->Append(data, o, info, d), data.size());
+    }
+    IOStatus PositionedAppend(const Slice& data, uint64_t offset,
+                              const IOOptions& o, IODebugContext* d) override {
+      return Appended(target()->PositionedAppend(data, offset, o, d),
+                      data.size());
+    }
+    IOStatus PositionedAppend(const Slice& data, uint64_t offset,
+                              const IOOptions& o,
+                              const rocksdb::DataVerificationInfo& info,
+                              IODebugContext* d) override {
+      return Appended(target()->PositionedAppend(data, offset, o, info, d),
+                      data.size());
+    }
+    IOStatus Flush(const IOOptions& o, IODebugContext* d) override {
+      return Failed(target()->Flush(o, d));
+    }
+    IOStatus Sync(const IOOptions& o, IODebugContext* d) override {
+      return Synced(target()->Sync(o, d));
+    }
+    IOStatus Fsync(const IOOptions& o, IODebugContext* d) override {
+      return Synced(target()->Fsync(o, d));
+    }
+
+   private:
+    IOStatus Appended(IOStatus s, size_t bytes) {
+      if (s.ok()) appended_.fetch_add(bytes);
+      return Failed(std::move(s));
+    }
+    IOStatus Synced(IOStatus s) {
+      // What was appended before the sync began is durable once it ends.
+      const uint64_t appended = appended_.load();
+      if (s.ok() && appended > kMinWriteBytes) synced_.store(true);
+      return Failed(std::move(s));
+    }
+    IOStatus Failed(IOStatus s) {
+      if (!s.ok() && !synced_.load()) s.SetDataLoss(true);
+      return s;
+    }
+    std::atomic<uint64_t> appended_{0};
+    std::atomic<bool> synced_{false};
+  };
+
+  // `path` without "." or ".." parts, repeated or trailing separators.
+  static std::filesystem::path Normal(const std::string& path) {
+    std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+    return p.has_filename() ? p : p.parent_path();
+  }
+
+  void Wrap(const std::string& name,
+            std::unique_ptr<FSWritableFile>* file) const {
+    const std::filesystem::path path = Normal(name);
+    if (path.parent_path() != dir_) return;  // e.g. a backup's copy
+    const std::string base = path.filename().string();
+    if (base == "LOG") {
+      *file = std::make_unique<InfoLogFile>(std::move(*file));
+    } else if (base.size() > 4 && base.ends_with(".log") &&
+               std::all_of(base.begin(), base.end() - 4,
+                           [](char c) { return c >= '0' && c <= '9'; })) {
+      *file = std::make_unique<WalFile>(std::move(*file));
+    }
+  }
+
+  const std::filesystem::path dir_;
+};
+
 class EventStoreImpl final : public EventStore {
  public:
-  EventStoreImpl(const Options& options, std::unique_ptr<Db> db)
+  EventStoreImpl(const Options& options, std::unique_ptr<rocksdb::Env> env,
+                 std::unique_ptr<Db> db)
       : options_(options),
+        env_(std::move(env)),
         db_(std::move(db)),
         live_([this](std::string_view tenant) { return LogEnd(tenant); }),
         projections_(NewProjectionStore(db_.get(), &tenants_)),
@@ -160,6 +359,7 @@ class EventStoreImpl final : public EventStore {
                      std::vector<StoredEvent>* out);
 
   const Options options_;
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_, which runs on it
   std::unique_ptr<Db> db_;
   TenantDirectory tenants_;
   LiveLog live_;
@@ -461,9 +661,17 @@ Result<StreamListing> EventStoreImpl::ListStreams(std::string_view tenant,
 Result<std::unique_ptr<EventStore>> OpenWithEnv(const Options& options,
                                                 const std::string& dir,
                                                 rocksdb::Env* env) {
-  auto db = Db::Open(options, dir, env);
+  // The store's file system above the given Env's (its threads and clock
+  // are RocksDB's default ones, as NewCompositeEnv makes them).
+  std::unique_ptr<rocksdb::Env> store_env =
+      rocksdb::NewCompositeEnv(std::make_shared<StoreFileSystem>(
+          env != nullptr ? env->GetFileSystem()
+                         : rocksdb::FileSystem::Default(),
+          dir));
+  auto db = Db::Open(options, dir, store_env.get());
   if (!db.has_value()) return db.error();
-  auto store = std::make_unique<EventStoreImpl>(options, std::move(*db));
+  auto store = std::make_unique<EventStoreImpl>(options, std::move(store_env),
+                                                std::move(*db));
   if (Status s = store->Start(); !s.ok()) return s;
   return std::unique_ptr<EventStore>(std::move(store));
 }

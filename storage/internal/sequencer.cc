@@ -40,6 +40,28 @@ bool Satisfies(const ExpectedRevision& e, std::optional<uint64_t> actual) {
   return false;
 }
 
+// The outcome of a group's batch for its writes. A full disk is the one
+// failure that passes by itself: RocksDB stops taking writes, and its
+// SstFileManager resumes them once it sees space again (it looks every few
+// seconds, and wants room for a memtable flush: 64 MiB). Unavailable (503):
+// nothing of the write was stored, and the client may retry. Past recovery
+// (severity fatal or worse; storage/event_store.cc says when), only a
+// restart takes writes again.
+Status WriteStatus(const rocksdb::Status& s) {
+  if (!s.IsNoSpace()) return FromRocksDb(s);
+  if (s.severity() >= rocksdb::Status::Severity::kFatalError) {
+    return Status::Unavailable(
+        "the data directory's disk is full and the store has stopped taking "
+        "writes: nothing of this write was stored; free space, then restart "
+        "cairnd (" +
+        s.ToString() + ")");
+  }
+  return Status::Unavailable(
+      "the data directory's disk is full: nothing of this write was stored; "
+      "writes resume once space is freed (" +
+      s.ToString() + ")");
+}
+
 size_t RequestBytes(const Sequencer::Request& r) {
   const auto* a = std::get_if<AppendRequest>(&r);
   if (a == nullptr) return 64;
@@ -305,7 +327,7 @@ void Sequencer::CommitGroup(std::vector<std::unique_ptr<Op>>& ops) {
       g.batch.Put(db_->directory(), keys::kNextStreamIdKey,
                   BigEndian64(g.next_stream_id));
     }
-    written = FromRocksDb(db_->db()->Write(db_->write_options(), &g.batch));
+    written = WriteStatus(db_->db()->Write(db_->write_options(), &g.batch));
   }
 
   if (written.ok()) {
