@@ -333,6 +333,37 @@ TEST_F(InspectTest, InspectsBesideAWritableStore) {
   EXPECT_EQ(InspectOk(dir_.str()).tenants[0].events, 16u);
 }
 
+// What kill -9 leaves after rebuilds: a MANIFEST that records dropped
+// projection families and a WAL not yet flushed (a copy of the directory of
+// a store still open). RocksDB 7.8's secondary catch-up crashed on such a
+// directory; the open alone reads it.
+TEST_F(InspectTest, InspectsWhatACrashLeavesAfterRebuilds) {
+  Options options;
+  options.block_cache_bytes = size_t{8} << 20;
+  auto writer = EventStore::Open(options, dir_.str());
+  ASSERT_TRUE(writer.has_value()) << writer.error().ToString();
+  ProjectionStore& projections = (*writer)->Projections();
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(Append(**writer, "acme", "order-9", 50).status.ok());
+    ASSERT_TRUE(projections.StartRebuild("dashboard").ok());
+    auto write = projections.Begin("dashboard", "acme",
+                                   ProjectionStore::Target::kShadow);
+    ASSERT_TRUE(write.has_value()) << write.error().ToString();
+    (*write)->Put("sacme", "{}");
+    const uint64_t end = (*writer)->LogEnd("acme").value();
+    ASSERT_TRUE(projections.Commit(**write, {end, 2}).ok());
+    ASSERT_TRUE(projections.FinishRebuild("dashboard").ok());
+  }
+  ASSERT_TRUE(Append(**writer, "acme", "order-9", 5).status.ok());
+  const std::string crashed = Copy();  // the writer is still open
+
+  InspectReport report = InspectOk(crashed);
+  EXPECT_TRUE(report.verified);
+  EXPECT_EQ(report.problems_found, 0u) << Joined(report.problems);
+  ASSERT_FALSE(report.tenants.empty());
+  EXPECT_EQ(report.tenants[0].events, layout_.acme_end + 155);
+}
+
 TEST_F(InspectTest, VerifiesCleanWhileAWriterAppends) {
   Options options;
   options.durability = Durability::kWal;
