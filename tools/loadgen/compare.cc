@@ -80,7 +80,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "histogram.h"
+#include "tools/loadgen/histogram.h"
 
 namespace cairn::loadgen {
 namespace {
