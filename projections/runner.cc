@@ -64,8 +64,9 @@ Status Runner::Start() {
       [inbox = std::weak_ptr<Inbox>(inbox_)](std::string_view tenant) {
         if (auto in = inbox.lock()) {
           std::lock_guard lock(in->mu);
-          in->dirty.emplace(tenant);
-          in->cv.notify_all();
+          // Only news wakes the thread: under a stream of commits, one
+          // wake-up for a pass, not one for every commit.
+          if (in->dirty.emplace(tenant).second) in->cv.notify_all();
         }
       });
   thread_ = std::thread([this] { Run(); });
@@ -196,6 +197,7 @@ uint64_t Runner::WhenApplied(std::string_view projection,
     return id;
   }
   waiters_.push_back({id, key.first, key.second, position, std::move(done)});
+  inbox_->cv.notify_all();  // ends a gathering pause (Run)
   return id;
 }
 
@@ -206,18 +208,28 @@ void Runner::Forget(uint64_t wait) {
 
 bool Runner::WaitIdle(std::chrono::milliseconds timeout) {
   std::unique_lock lock(inbox_->mu);
-  return inbox_->cv.wait_for(
+  ++idle_waits_;  // ends a gathering pause (Run), as a reader's wait does
+  inbox_->cv.notify_all();
+  const bool idle = inbox_->cv.wait_for(
       lock, timeout, [this] { return inbox_->dirty.empty() && !busy_; });
+  --idle_waits_;
+  return idle;
 }
 
 void Runner::Run() {
   pthread_setname_np(pthread_self(), "cairn-projector");
+  bool passed = false;  // the last round caught tenants up
   for (;;) {
     std::set<std::string> tenants;
     {
       std::unique_lock lock(inbox_->mu);
       busy_ = false;
       inbox_->cv.notify_all();  // WaitIdle
+      if (passed && options_.gather.count() > 0) {
+        inbox_->cv.wait_for(lock, options_.gather, [this] {
+          return inbox_->stopping || !waiters_.empty() || idle_waits_ > 0;
+        });
+      }
       inbox_->cv.wait(
           lock, [this] { return inbox_->stopping || !inbox_->dirty.empty(); });
       if (inbox_->stopping) return;
@@ -254,6 +266,7 @@ void Runner::Run() {
       }
       CatchUp(running, tenant);
     }
+    passed = !tenants.empty();
   }
 }
 
@@ -289,6 +302,7 @@ void Runner::RebuildNow(Slot& slot) {
   if (Status s = store.FinishRebuild(slot.status.name); !s.ok()) {
     return Fault(slot, nullptr, std::nullopt, s.ToString());
   }
+  ForgetCommitted(slot, nullptr);
   {
     std::lock_guard lock(inbox_->mu);
     slot.status.rebuilding = false;
@@ -322,6 +336,7 @@ void Runner::RebuildNow(Slot& slot, const std::string& tenant) {
     if (Status s = store.FinishRebuild(slot.status.name, tenant); !s.ok()) {
       return Fault(slot, &tenant, std::nullopt, s.ToString());
     }
+    ForgetCommitted(slot, &tenant);
   }
   {
     std::lock_guard lock(inbox_->mu);
@@ -457,7 +472,8 @@ bool Runner::CatchUpFrom(std::vector<Slot*> group, const std::string& tenant,
       }
       Pass& pass = passes.emplace_back();
       pass.write = std::move(*write);
-      pass.state = std::make_unique<WriteState>(*pass.write);
+      pass.state = std::make_unique<WriteState>(
+          *pass.write, live ? &slot->committed[tenant] : nullptr);
       batch.push_back(slot);
       slot->projection->BeginBatch();
     }
@@ -537,11 +553,20 @@ bool Runner::CatchUpFrom(std::vector<Slot*> group, const std::string& tenant,
         Fault(slot, &tenant, std::nullopt, s.ToString());
         return false;
       }
+      if (live) {
+        const CommittedCache& cache = slot.committed[tenant];
+        committed_bytes_ -= cache.bytes();
+        pass.state->Committed();
+        committed_bytes_ += cache.bytes();
+      }
       return true;
     };
     group.clear();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (finish(*batch[i], passes[i])) group.push_back(batch[i]);
+    }
+    if (committed_bytes_ > options_.committed_cache_bytes) {
+      for (Slot& slot : slots_) ForgetCommitted(slot, nullptr);
     }
     next = done;
     std::vector<std::function<void()>> calls;
@@ -561,8 +586,20 @@ bool Runner::CatchUpFrom(std::vector<Slot*> group, const std::string& tenant,
   return group.size() == started;
 }
 
+void Runner::ForgetCommitted(Slot& slot, const std::string* tenant) {
+  for (auto it = slot.committed.begin(); it != slot.committed.end();) {
+    if (tenant != nullptr && it->first != *tenant) {
+      ++it;
+      continue;
+    }
+    committed_bytes_ -= it->second.bytes();
+    it = slot.committed.erase(it);
+  }
+}
+
 void Runner::Fault(Slot& slot, const std::string* tenant,
                    std::optional<GlobalPosition> at, std::string error) {
+  ForgetCommitted(slot, tenant);
   std::vector<std::function<void()>> calls;
   {
     std::lock_guard lock(inbox_->mu);

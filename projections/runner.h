@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "projections/projection.h"
+#include "projections/store_state.h"
 #include "storage/event_store.h"
 #include "storage/projection_store.h"
 
@@ -48,6 +49,18 @@ struct RunnerOptions {
   // backlog twice as fast as 10,000 (docs/BENCHMARKS.md, "Projections"),
   // holding some tens of MB per projection while it lasts.
   size_t batch_events = 100'000;
+  // While no reader waits on the runner, it lets commits gather this long
+  // after a pass before the next: under a steady stream of appends each
+  // pass then applies many commits at once, opening one write per
+  // projection and committing once for all of them, where a pass per
+  // commit spent more on that than on the events (docs/BENCHMARKS.md,
+  // "Issue 7"). A wait (a minPosition read, a read-model subscription)
+  // ends it at once, so readers never wait for it; an idle runner starts
+  // on a commit at once.
+  std::chrono::microseconds gather{5'000};
+  // What the CommittedCaches (projections/store_state.h) of every
+  // projection and tenant may hold together; past it they start afresh.
+  size_t committed_cache_bytes = size_t{64} << 20;
 };
 
 class Runner {
@@ -119,6 +132,8 @@ class Runner {
         tenants;  // guarded by inbox_->mu
     // Faulted for the tenant, or as a whole. REQUIRES: inbox_->mu.
     bool FaultedFor(std::string_view tenant) const;
+    // The live state's committed values by tenant: the runner's thread only.
+    std::map<std::string, CommittedCache, std::less<>> committed;
   };
   struct Waiter {
     uint64_t id;
@@ -161,18 +176,23 @@ class Runner {
              std::optional<GlobalPosition> at, std::string error);
   // The waiters that can be answered now, removed. REQUIRES: inbox_->mu.
   std::vector<std::function<void()>> Answerable();
+  // Drops the slot's committed cache of `tenant`, or of every tenant (null):
+  // after a fault or a swap, what it held may no longer be the live state.
+  void ForgetCommitted(Slot& slot, const std::string* tenant);
 
   storage::EventStore* const store_;
   const RunnerOptions options_;
   std::vector<Slot> slots_;  // statuses guarded by inbox_->mu
   const std::shared_ptr<Inbox> inbox_;
   bool busy_ = false;            // guarded by inbox_->mu
+  int idle_waits_ = 0;           // WaitIdle callers; guarded by inbox_->mu
   std::vector<Waiter> waiters_;  // guarded by inbox_->mu
   uint64_t next_wait_ = 1;       // guarded by inbox_->mu
   // The next position each projection applies, per tenant (what it has
   // applied since start): guarded by inbox_->mu.
   std::map<std::pair<std::string, std::string>, uint64_t> applied_;
-  uint64_t listener_ = 0;  // the live log's commit listener, while running
+  size_t committed_bytes_ = 0;  // in every slot's `committed`
+  uint64_t listener_ = 0;       // the live log's commit listener, while running
   std::thread thread_;
 };
 

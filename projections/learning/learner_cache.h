@@ -1,8 +1,10 @@
 #pragma once
 
 #include <boost/json.hpp>
-#include <map>
+#include <cstddef>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "projections/learning/activity.h"
 #include "projections/projection.h"
@@ -21,16 +23,29 @@ struct LearnerState {
 // its end: parsing and writing the JSON for every event cost more than
 // everything else a projection does (docs/BENCHMARKS.md, "Projections").
 // Outside a batch, each change is written at once.
+//
+// Between batches it keeps (up to kKept learners) the decoded state with
+// the bytes it wrote for it, and reuses the decoded state when the store
+// gives back those same bytes: a live batch holds a few events of each
+// learner, so decoding the state again at every batch was most of its
+// JSON work (docs/BENCHMARKS.md, "Issue 7"). The bytes decide, so it
+// needs to know nothing of tenants or of commits that failed.
 class LearnerCache {
  public:
+  static constexpr size_t kKept = 20'000;
+
   void Begin() { in_batch_ = true; }
   void End(State& state) {
-    for (auto& [key, learner] : batch_) Write(state, key, learner);
-    batch_.clear();
+    for (auto& [key, entry] : learners_) {
+      if (entry.touched) Write(state, key, entry);
+    }
     in_batch_ = false;
+    if (learners_.size() > kKept) learners_.clear();
   }
   void Abort() {
-    batch_.clear();
+    // What the batch changed was not written: those states are not what
+    // their bytes say any more.
+    std::erase_if(learners_, [](const auto& e) { return e.second.touched; });
     in_batch_ = false;
   }
 
@@ -39,33 +54,46 @@ class LearnerCache {
   // stored do not depend on where batches begin and end).
   template <typename Fresh>
   LearnerState& Load(State& state, const std::string& key, Fresh fresh) {
-    auto it = batch_.find(key);
-    if (it != batch_.end()) return it->second;
-    LearnerState learner;
-    if (auto stored = state.Get(key)) {
-      learner.fields = boost::json::parse(*stored).as_object();
-      learner.days = Activity::FromJson(learner.fields.at("days").as_array());
-    } else {
-      learner.fields = fresh();
+    auto it = learners_.find(key);
+    if (it != learners_.end() && it->second.touched) return it->second.state;
+    const std::optional<std::string> stored = state.Get(key);
+    if (it == learners_.end()) {
+      it = learners_.try_emplace(key).first;
+    } else if (stored && *stored == it->second.bytes) {
+      it->second.touched = true;  // decoded from these very bytes
+      return it->second.state;
     }
-    return batch_.insert_or_assign(key, std::move(learner)).first->second;
+    Entry& entry = it->second;
+    entry.touched = true;
+    if (stored) {
+      entry.state.fields = boost::json::parse(*stored).as_object();
+      entry.state.days =
+          Activity::FromJson(entry.state.fields.at("days").as_array());
+    } else {
+      entry.state = {fresh(), Activity()};
+    }
+    return entry.state;
   }
   // After a change to the state Load gave.
   void Changed(State& state, const std::string& key) {
     if (in_batch_) return;
-    auto it = batch_.find(key);
-    Write(state, key, it->second);
-    batch_.erase(it);
+    Write(state, key, learners_.find(key)->second);
   }
 
  private:
-  static void Write(State& state, const std::string& key,
-                    LearnerState& learner) {
-    learner.fields["days"] = learner.days.ToJson();
-    state.Put(key, boost::json::serialize(learner.fields));
+  struct Entry {
+    LearnerState state;
+    std::string bytes;     // as written: `state` encoded (when not touched)
+    bool touched = false;  // changed by the batch in progress
+  };
+  static void Write(State& state, const std::string& key, Entry& entry) {
+    entry.state.fields["days"] = entry.state.days.ToJson();
+    entry.bytes = boost::json::serialize(entry.state.fields);
+    state.Put(key, entry.bytes);
+    entry.touched = false;
   }
 
-  std::map<std::string, LearnerState, std::less<>> batch_;
+  std::unordered_map<std::string, Entry> learners_;
   bool in_batch_ = false;
 };
 

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -305,6 +307,94 @@ TEST(LearningProjectionsTest, Deterministic) {
   const auto feeds = run(f1);
   EXPECT_EQ(feeds, run(f2));
   EXPECT_GT(feeds.size(), 5u);
+}
+
+// One projection instance serves every tenant, in batches of any size, some
+// aborted and applied again (as the runner does): it keeps learners decoded
+// from one batch to the next (LearnerCache), and that must never show in
+// the bytes. Each tenant's state must equal the state of its events
+// applied one at a time, alone.
+TEST(LearningProjectionsTest, BatchesTenantsAndAbortsLeaveNoTrace) {
+  std::mt19937 rng(7);
+  struct Tenant {
+    std::vector<std::pair<std::string, std::string>> events;
+    MapState state;
+    size_t applied = 0;
+  };
+  std::vector<Tenant> tenants(2);
+  for (int i = 0; i < 600; ++i) {
+    Tenant& t = tenants[rng() % 2];
+    const std::string user = "user-" + std::to_string(rng() % 3);
+    const std::string at =
+        "2026-11-" + std::to_string(10 + rng() % 5) + "T09:00:00Z";
+    t.events.emplace_back("AttemptSubmitted",
+                          R"({"userId":")" + user + R"(","skillId":"skill-)" +
+                              std::to_string(rng() % 3) + R"(","correct":)" +
+                              (rng() % 2 ? "true" : "false") +
+                              R"(,"submittedAt":")" + at + "\"}");
+    if (rng() % 5 == 0) {
+      t.events.emplace_back("DailyGoalSet",
+                            R"({"userId":")" + user + R"(","attemptsPerDay":)" +
+                                std::to_string(1 + rng() % 3) + "}");
+    }
+  }
+  const auto apply = [](Projection& p, const auto& event, uint64_t position,
+                        State& state) {
+    Event e;
+    e.position = GlobalPosition(position);
+    e.type = event.first;
+    e.data = event.second;
+    EXPECT_TRUE(p.Apply(e, state).has_value());
+  };
+  for (const bool feed : {false, true}) {
+    std::unique_ptr<Projection> shared, alone;
+    if (feed) {
+      shared = std::make_unique<ProgressFeed>();
+    } else {
+      shared = std::make_unique<Dashboard>();
+    }
+    for (Tenant& t : tenants) {
+      t.state.map.clear();
+      t.applied = 0;
+    }
+    for (int round = 0; tenants[0].applied < tenants[0].events.size() ||
+                        tenants[1].applied < tenants[1].events.size();
+         ++round) {
+      Tenant& t = tenants[round % 2];
+      const size_t n =
+          std::min<size_t>(1 + rng() % 7, t.events.size() - t.applied);
+      const bool abort = rng() % 4 == 0;
+      shared->BeginBatch();
+      if (abort) {
+        // Applied to a scratch copy, then forgotten: nothing committed.
+        MapState scratch = t.state;
+        for (size_t i = 0; i < n; ++i) {
+          apply(*shared, t.events[t.applied + i], t.applied + i, scratch);
+        }
+        shared->AbortBatch();
+        continue;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        apply(*shared, t.events[t.applied + i], t.applied + i, t.state);
+      }
+      ASSERT_TRUE(shared->EndBatch(t.state).ok());
+      t.applied += n;
+    }
+    for (Tenant& t : tenants) {
+      if (feed) {
+        alone = std::make_unique<ProgressFeed>();
+      } else {
+        alone = std::make_unique<Dashboard>();
+      }
+      MapState expected;
+      for (size_t i = 0; i < t.events.size(); ++i) {
+        apply(*alone, t.events[i], i, expected);
+      }
+      EXPECT_EQ(t.state.map, expected.map)
+          << (feed ? "progress-feed" : "dashboard");
+      EXPECT_FALSE(expected.map.empty());
+    }
+  }
 }
 
 }  // namespace

@@ -11,8 +11,10 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "projections/learning/dashboard.h"
@@ -67,6 +69,25 @@ class Fragile final : public Projection {
   }
 };
 
+// Adds `step` to the counter "n" at every event: changing the step before
+// a rebuild makes the rebuilt state differ from the live one.
+class Counter final : public Projection {
+ public:
+  explicit Counter(std::shared_ptr<std::atomic<int>> step)
+      : step_(std::move(step)) {}
+  std::string_view name() const override { return "counter"; }
+  uint32_t version() const override { return 1; }
+  std::vector<std::string> types() const override { return {}; }
+  Result<Applied> Apply(const Event&, State& state) override {
+    const auto n = state.Get("n");
+    state.Put("n", std::to_string((n ? std::stoi(*n) : 0) + step_->load()));
+    return Applied::kApplied;
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int>> step_;
+};
+
 // Writes its version with every event, so a rebuild shows.
 class Versioned final : public Projection {
  public:
@@ -94,10 +115,16 @@ class RunnerTest : public ::testing::Test {
     runner_.reset();
     store_.reset();
   }
-  void StartRunner(std::vector<std::unique_ptr<Projection>> projections) {
+  void StartRunner(std::vector<std::unique_ptr<Projection>> projections,
+                   RunnerOptions options = {}) {
     runner_.reset();
-    runner_ = std::make_unique<Runner>(store_.get(), std::move(projections));
+    runner_ =
+        std::make_unique<Runner>(store_.get(), std::move(projections), options);
     ASSERT_TRUE(runner_->Start().ok());
+  }
+  std::optional<std::string> CounterValue(std::string_view tenant) {
+    CommittedState state(store_->Projections(), "counter", tenant);
+    return state.Get("n");
   }
   static std::vector<std::unique_ptr<Projection>> BuiltIn() {
     std::vector<std::unique_ptr<Projection>> p;
@@ -401,6 +428,80 @@ TEST_F(RunnerTest, ANewVersionRebuildsFromPositionZero) {
   EXPECT_EQ(Dump("versioned", "acme"),
             (std::map<std::string, std::string>{{"e0", "2"}, {"e1", "2"}}));
   EXPECT_EQ(store_->Projections().Checkpoint("versioned", "acme")->version, 2u);
+}
+
+TEST_F(RunnerTest, UnderAStreamOfCommitsPassesGatherUntilSomeoneWaits) {
+  RunnerOptions options;
+  options.gather = std::chrono::hours(1);  // only a wait ends it
+  StartRunner(BuiltIn(), options);
+  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                       Attempt("u1", true, "2026-11-25T09:00:00Z")));
+  // An idle runner starts at once.
+  std::promise<bool> first;
+  runner_->WhenApplied("dashboard", "acme", 0,
+                       [&first](bool ok) { first.set_value(ok); });
+  ASSERT_EQ(first.get_future().wait_for(10s), std::future_status::ready);
+  // The pass that applied it is followed by the pause: the next commit
+  // waits in it...
+  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                       Attempt("u1", true, "2026-11-25T10:00:00Z")));
+  std::this_thread::sleep_for(200ms);  // time it would have taken
+  EXPECT_EQ(
+      store_->Projections().Checkpoint("dashboard", "acme")->next_position, 1u);
+  // ...until a reader waits for it.
+  std::promise<bool> second;
+  auto second_future = second.get_future();
+  runner_->WhenApplied("dashboard", "acme", 1,
+                       [&second](bool ok) { second.set_value(ok); });
+  ASSERT_EQ(second_future.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(second_future.get());
+  // WaitIdle ends it too, and Stop does not wait for it.
+  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                       Attempt("u1", true, "2026-11-25T11:00:00Z")));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(
+      store_->Projections().Checkpoint("dashboard", "acme")->next_position, 3u);
+  const auto stop_began = std::chrono::steady_clock::now();
+  runner_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_began, 10s);
+}
+
+// The runner keeps what it committed in memory between live batches
+// (CommittedCache): a swap of rebuilt state must not leave it serving the
+// old values.
+TEST_F(RunnerTest, AfterARebuildLiveBatchesReadTheRebuiltState) {
+  auto step = std::make_shared<std::atomic<int>>(1);
+  std::vector<std::unique_ptr<Projection>> p;
+  p.push_back(std::make_unique<Counter>(step));
+  StartRunner(std::move(p));
+  for (int i = 0; i < 3; ++i) {
+    AppendOk(DomainEvent("acme", "u1", "X", "{}"));
+    AppendOk(DomainEvent("globex", "u1", "X", "{}"));
+    ASSERT_TRUE(runner_->WaitIdle(10s));  // a batch each, the cache warm
+  }
+  EXPECT_EQ(CounterValue("acme"), "3");
+  EXPECT_EQ(CounterValue("globex"), "3");
+
+  // The whole projection: every tenant's state is replaced.
+  step->store(10);
+  ASSERT_TRUE(runner_->Rebuild("counter").ok());
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(CounterValue("acme"), "30");
+  AppendOk(DomainEvent("acme", "u1", "X", "{}"));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(CounterValue("acme"), "40");  // 13 with a stale cache
+
+  // One tenant's: that tenant's state is replaced, the other's cache stays
+  // right.
+  step->store(100);
+  ASSERT_TRUE(runner_->Rebuild("counter", "globex").ok());
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(CounterValue("globex"), "300");
+  AppendOk(DomainEvent("globex", "u1", "X", "{}"));
+  AppendOk(DomainEvent("acme", "u1", "X", "{}"));
+  ASSERT_TRUE(runner_->WaitIdle(10s));
+  EXPECT_EQ(CounterValue("globex"), "400");
+  EXPECT_EQ(CounterValue("acme"), "140");
 }
 
 }  // namespace
