@@ -318,6 +318,23 @@ TEST(DiskFullTest, AFullDiskRightAfterARestartIsRefusedUntilTheNextOne) {
       ASSERT_EQ(r.status, 201) << r.body.substr(0, 300);
       acked[seq] = Int(Json(r), "firstPosition");
     }
+    // The projections caught up before the stop: otherwise they catch up
+    // after the restart, and that write to the new WAL, before the disk
+    // fills, leaves the append below room in the WAL's preallocated space.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (bool lagging = true; lagging;) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "the projections did not catch up";
+      const HttpResponse r = client.Get("/v1/projections");
+      ASSERT_EQ(r.status, 200) << r.body;
+      const json::value statuses = Json(r);
+      lagging = false;
+      for (const json::value& p : statuses.at("projections").as_array()) {
+        lagging = lagging || Int(p, "lag") != 0;
+      }
+      if (lagging) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   ASSERT_EQ(server.Stop(), 0) << server.Log();
   server.Start();
