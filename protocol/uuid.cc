@@ -69,17 +69,16 @@ std::optional<Uuid> Uuid::Parse(std::string_view text) {
 }
 
 void Uuid::FormatTo(char* out) const {
+  // Byte by byte, each to its two hex digits; dashes after bytes 4, 6, 8
+  // and 10 (8-4-4-4-12).
   static constexpr char kHex[] = "0123456789abcdef";
-  int nibble = 0;
-  for (size_t i = 0; i < 36; ++i) {
-    if (IsDashIndex(i)) {
-      out[i] = '-';
-      continue;
-    }
-    const uint64_t half = nibble < 16 ? hi : lo;
-    const int shift = 60 - 4 * (nibble % 16);
-    out[i] = kHex[(half >> shift) & 0xF];
-    ++nibble;
+  size_t at = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[at++] = '-';
+    const uint64_t half = i < 8 ? hi : lo;
+    const auto byte = static_cast<unsigned>(half >> (56 - 8 * (i % 8))) & 0xFF;
+    out[at++] = kHex[byte >> 4];
+    out[at++] = kHex[byte & 0xF];
   }
 }
 

@@ -150,7 +150,7 @@ class StreamLines final : public ChunkSource {
         pending_(std::move(first_chunk)),
         next_(next) {}
 
-  Result<std::optional<std::string>> Next() override {
+  Result<std::optional<std::string>> Read(size_t /*index: in order*/) override {
     if (pending_) return std::exchange(pending_, std::nullopt);
     if (!next_ || (remaining_ && *remaining_ == 0)) {
       return std::optional<std::string>();
@@ -178,7 +178,11 @@ class StreamLines final : public ChunkSource {
   std::optional<uint64_t> next_;
 };
 
-// Pages of the tenant log up to where it ended when the read began.
+// Pages of the tenant log up to where it ended when the read began
+// (options.until). Unfiltered and without a limit, page k is the fixed
+// range of positions [from + k * kNdjsonLogPage, + kNdjsonLogPage), so
+// pages are independent and read in parallel; otherwise each page starts
+// where the one before stopped.
 class LogLines final : public ChunkSource {
  public:
   LogLines(storage::EventStore* store, std::string tenant,
@@ -186,40 +190,71 @@ class LogLines final : public ChunkSource {
       : store_(store),
         tenant_(std::move(tenant)),
         options_(std::move(options)),
-        remaining_(remaining) {}
+        remaining_(remaining),
+        independent_(!remaining_ && options_.filter.empty()) {}
 
-  Result<std::optional<std::string>> Next() override {
+  bool Independent() const override { return independent_; }
+
+  Result<std::optional<std::string>> Read(size_t index) override {
+    if (!independent_) return ReadOn();
+    const uint64_t until = *options_.until;
+    const uint64_t from = options_.from + index * kNdjsonLogPage;
+    if (from >= until || from < options_.from) {  // (overflow: past the end)
+      return std::optional<std::string>();
+    }
+    storage::LogReadOptions page = options_;
+    page.from = from;
+    page.until = std::min(until, from + kNdjsonLogPage);
+    page.limit = kNdjsonLogPage;
+    return Page(page);
+  }
+
+ private:
+  // The next page of a filtered or limited read.
+  Result<std::optional<std::string>> ReadOn() {
     if (done_ || (remaining_ && *remaining_ == 0)) {
       return std::optional<std::string>();
     }
     options_.limit = remaining_
                          ? std::min<uint64_t>(*remaining_, kNdjsonLogPage)
                          : kNdjsonLogPage;
-    std::string chunk;
-    chunk.reserve(options_.limit * 512);
     size_t count = 0;
-    auto next = store_->ScanLog(
-        tenant_, options_,
-        [&chunk, &count](GlobalPosition position, const EventView& event) {
-          AppendEventJson(&chunk, position, event);
-          chunk.push_back('\n');
-          ++count;
-        });
-    if (!next.has_value()) return next.error();
+    std::optional<uint64_t> next;
+    auto chunk = Page(options_, &count, &next);
+    if (!chunk.has_value()) return chunk;
     if (remaining_) *remaining_ -= count;
-    if (*next) {
-      options_.from = **next;
+    if (next) {
+      options_.from = *next;
     } else {
       done_ = true;
     }
+    return chunk;
+  }
+
+  Result<std::optional<std::string>> Page(
+      const storage::LogReadOptions& options, size_t* count = nullptr,
+      std::optional<uint64_t>* next = nullptr) const {
+    std::string chunk;
+    chunk.reserve(options.limit * 512);
+    size_t lines = 0;
+    auto scanned = store_->ScanLog(
+        tenant_, options,
+        [&chunk, &lines](GlobalPosition position, const EventView& event) {
+          AppendEventJson(&chunk, position, event);
+          chunk.push_back('\n');
+          ++lines;
+        });
+    if (!scanned.has_value()) return scanned.error();
+    if (count != nullptr) *count = lines;
+    if (next != nullptr) *next = *scanned;
     return std::optional<std::string>(std::move(chunk));
   }
 
- private:
   storage::EventStore* const store_;
   const std::string tenant_;
   storage::LogReadOptions options_;
   std::optional<uint64_t> remaining_;
+  const bool independent_;
   bool done_ = false;
 };
 
@@ -635,6 +670,7 @@ awaitable<HttpResponse> Api::ReadLog(const PreparedRequest& p,
     // Up to the end of the log as it is now; later events belong to a
     // follow=true read (subscriptions).
     options.until = store_->LogEnd(tenant).value();
+    options.long_scan = true;
     co_return Ndjson(
         std::make_shared<LogLines>(store_, tenant, std::move(options), *limit));
   }

@@ -433,41 +433,78 @@ class HttpServerImpl final : public HttpServer {
     co_return !ec;
   }
 
-  // A chunked body from a ChunkSource. Each chunk is read on the reader
-  // pool while the one before it is written, so reading and sending
-  // overlap. An error after the header ends the response without its last
-  // chunk: the client sees a truncated body rather than a wrong one.
+  // A chunked body from a ChunkSource. Chunks are read on the reader pool
+  // while the ones before them are written, so reading and sending
+  // overlap; an independent source's chunks are read two at a time, on two
+  // reader threads, since reading and rendering costs more than sending.
+  // An error after the header ends the response without its last chunk:
+  // the client sees a truncated body rather than a wrong one.
   awaitable<bool> WriteStream(beast::tcp_stream& stream, HttpResponse r,
                               unsigned version, bool keep_alive) {
     using net::experimental::awaitable_operators::operator&&;
+    using Chunk = Result<std::optional<std::string>>;
     const bool started =
         co_await WriteChunkedHeader(stream, r, version, keep_alive);
     if (!started) co_return false;
     std::shared_ptr<ChunkSource> source = std::move(r.stream);
-    const auto read_next = [this, source] {
-      auto next = [source] { return source->Next(); };
-      return RunOn(readers_.get_executor(), std::move(next));
+    const size_t at_once = source->Independent() ? 2 : 1;
+    const auto read = [this, source](size_t index) {
+      return RunOn(readers_.get_executor(),
+                   [source, index] { return source->Read(index); });
     };
-    auto chunk = co_await read_next();
+    // Chunks [first, first + at_once).
+    const auto read_batch =
+        [&read, at_once](size_t first) -> awaitable<std::vector<Chunk>> {
+      std::vector<Chunk> chunks;
+      if (at_once == 1) {
+        chunks.push_back(co_await read(first));
+      } else {
+        auto [a, b] = co_await (read(first) && read(first + 1));
+        chunks.push_back(std::move(a));
+        chunks.push_back(std::move(b));
+      }
+      co_return chunks;
+    };
+    const auto write_all = [this,
+                            &stream](const std::vector<std::string>& chunks)
+        -> awaitable<boost::system::error_code> {
+      for (const std::string& chunk : chunks) {
+        stream.expires_after(
+            std::chrono::seconds(config_.idle_timeout_seconds));
+        auto [ec, n] = co_await net::async_write(
+            stream, http::make_chunk(net::buffer(chunk)), kUseTuple);
+        if (ec) co_return ec;
+      }
+      co_return boost::system::error_code();
+    };
+
+    size_t next = 0;
+    std::vector<Chunk> batch = co_await read_batch(next);
+    next += at_once;
     for (;;) {
-      if (!chunk.has_value()) {
-        log::Error("streamed read failed",
-                   {{"error", chunk.error().ToString()}});
-        co_return false;
+      std::vector<std::string> ready;
+      bool ended = false;
+      for (Chunk& chunk : batch) {
+        if (!chunk.has_value()) {
+          log::Error("streamed read failed",
+                     {{"error", chunk.error().ToString()}});
+          co_return false;
+        }
+        if (!chunk->has_value()) {
+          ended = true;
+          break;
+        }
+        if (!(*chunk)->empty()) ready.push_back(std::move(**chunk));
       }
-      if (!chunk->has_value()) break;
-      std::string current = std::move(**chunk);
-      if (current.empty()) {
-        chunk = co_await read_next();
-        continue;
+      if (ended) {
+        if (co_await write_all(ready)) co_return false;
+        break;
       }
-      stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
-      auto write = net::async_write(
-          stream, http::make_chunk(net::buffer(current)), kUseTuple);
       // Both finish; the operator flattens their results.
-      auto [wec, wn, following] = co_await (std::move(write) && read_next());
+      auto [wec, following] = co_await (write_all(ready) && read_batch(next));
       if (wec) co_return false;
-      chunk = std::move(following);
+      next += at_once;
+      batch = std::move(following);
     }
     auto [lec, ln] =
         co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);

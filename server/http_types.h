@@ -12,14 +12,21 @@
 
 namespace cairn::server {
 
-// A response body produced piece by piece (NDJSON reads): Next runs on a
-// reader thread and returns the next chunk, or none at the end. A failure
-// after the first chunk ends the response early (the status is already
-// sent), so sources fail before their first chunk wherever they can.
+// A response body produced piece by piece (NDJSON reads): Read(index)
+// runs on a reader thread and returns chunk `index` (0, 1, 2, ...), or none
+// past the end. A failure after the first chunk ends the response early
+// (the status is already sent), so sources fail before their first chunk
+// wherever they can.
 class ChunkSource {
  public:
   virtual ~ChunkSource() = default;
-  virtual Result<std::optional<std::string>> Next() = 0;
+  virtual Result<std::optional<std::string>> Read(size_t index) = 0;
+  // False (the default): each chunk may depend on the one before (a page
+  // starts where the last one ended), so Read is called one at a time, in
+  // order. True: every chunk is a fixed range that Read finds from its
+  // index alone, safe to call from several threads at once, so chunks are
+  // read in parallel.
+  virtual bool Independent() const { return false; }
 };
 
 struct SubscriptionSpec;  // server/subscription.h

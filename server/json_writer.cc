@@ -1,17 +1,26 @@
 #include "server/json_writer.h"
 
+#include <array>
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace cairn::server {
 namespace {
 
-void AppendDigits(std::string* out, uint64_t v, int width) {
-  char buf[20];
-  for (int i = width - 1; i >= 0; --i, v /= 10) buf[i] = '0' + (v % 10);
-  out->append(buf, width);
-}
+// "00" .. "99": a timestamp is written two digits at a time (every event
+// of a read has one).
+constexpr auto kTwoDigits = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[2 * i] = static_cast<char>('0' + i / 10);
+    t[2 * i + 1] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+void PutTwo(char* at, unsigned v) { std::memcpy(at, &kTwoDigits[2 * v], 2); }
 
 }  // namespace
 
@@ -39,21 +48,24 @@ void AppendTimestamp(std::string* out, int64_t micros) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  out->push_back('"');
-  AppendDigits(out, static_cast<uint64_t>(y), 4);
-  out->push_back('-');
-  AppendDigits(out, m, 2);
-  out->push_back('-');
-  AppendDigits(out, d, 2);
-  out->push_back('T');
-  AppendDigits(out, static_cast<uint64_t>(rem / 3600), 2);
-  out->push_back(':');
-  AppendDigits(out, static_cast<uint64_t>(rem / 60 % 60), 2);
-  out->push_back(':');
-  AppendDigits(out, static_cast<uint64_t>(rem % 60), 2);
-  out->push_back('.');
-  AppendDigits(out, static_cast<uint64_t>(frac), 6);
-  out->append("Z\"");
+  // "YYYY-MM-DDTHH:MM:SS.ffffffZ", quoted, written in place.
+  char buf[29] = "\"0000-00-00T00:00:00.000000Z";
+  buf[28] = '"';
+  // Four digits, as ever: the year's last four (a stored time is the
+  // server's clock, so always 1970..9999 in practice).
+  const auto year = static_cast<unsigned>((y % 10'000 + 10'000) % 10'000);
+  PutTwo(buf + 1, year / 100);
+  PutTwo(buf + 3, year % 100);
+  PutTwo(buf + 6, m);
+  PutTwo(buf + 9, d);
+  PutTwo(buf + 12, static_cast<unsigned>(rem / 3600));
+  PutTwo(buf + 15, static_cast<unsigned>(rem / 60 % 60));
+  PutTwo(buf + 18, static_cast<unsigned>(rem % 60));
+  const auto f = static_cast<unsigned>(frac);
+  PutTwo(buf + 21, f / 10'000);
+  PutTwo(buf + 23, f / 100 % 100);
+  PutTwo(buf + 25, f % 100);
+  out->append(buf, sizeof buf);
 }
 
 bool AppendCompactJson(std::string* out, const boost::json::value& v) {

@@ -190,6 +190,10 @@ struct LogReadOptions {
   // index does not cover (UseLogIndex), and answers with what it found and
   // a `next`. Default: 100,000.
   size_t max_scan = 100'000;
+  // Part of a read of much of the log (a streamed NDJSON read): its blocks
+  // stay out of the block cache, where they would only push out the hot
+  // ones. Reads of fewer than 10,000 events fill it unless this is set.
+  bool long_scan = false;
 };
 
 // Called once per event of a scan, in position order. The view's bytes are

@@ -39,7 +39,7 @@ Result<std::optional<uint64_t>> LogScanner::Scan(
   rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
   // A long scan would only churn the block cache for the hot data.
-  ro.fill_cache = options.limit < 10'000;
+  ro.fill_cache = !options.long_scan && options.limit < 10'000;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->db()->NewIterator(ro, db_->events()));
   size_t scanned = 0;

@@ -639,26 +639,33 @@ TEST_F(ApiTest, StreamReadAnswersNdjsonWhenAsked) {
 }
 
 TEST_F(ApiTest, LogReadAnswersNdjsonWhenAsked) {
-  AppendOk("a-1", 3000, "A");  // more than one internal page
+  // More than two of the server's 4,096-event pages, which an unfiltered
+  // read renders two at a time: every event once, in order.
+  AppendOk("a-1", 4000, "A");
+  AppendOk("a-2", 4000, "A");
+  AppendOk("a-3", 1426, "A");
   AppendOk("b-1", 2, "B");
-  HttpResponse r =
-      client_->Get("/v1/events", {{"Accept", "application/x-ndjson"}});
-  ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
-  EXPECT_EQ(r.Header("content-type"), "application/x-ndjson");
-  std::vector<json::value> lines = NdjsonLines(r.body);
-  ASSERT_EQ(lines.size(), 3002u);
-  for (size_t i = 0; i < lines.size(); ++i) {
-    ASSERT_EQ(Int(lines[i], "position"), static_cast<int64_t>(i));
-  }
-  r = client_->Get("/v1/events?types=B", {{"Accept", "application/x-ndjson"}});
-  lines = NdjsonLines(r.body);
-  ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(Int(lines[0], "position"), 3000);
-  r = client_->Get("/v1/events?from=5&limit=7",
-                   {{"Accept", "application/x-ndjson"}});
-  lines = NdjsonLines(r.body);
-  ASSERT_EQ(lines.size(), 7u);
-  EXPECT_EQ(Int(lines[0], "position"), 5);
+  const auto positions_from = [this](const std::string& target, int64_t first,
+                                     size_t count) {
+    const HttpResponse r =
+        client_->Get(target, {{"Accept", "application/x-ndjson"}});
+    ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+    EXPECT_EQ(r.Header("content-type"), "application/x-ndjson");
+    const std::vector<json::value> lines = NdjsonLines(r.body);
+    ASSERT_EQ(lines.size(), count) << target;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      ASSERT_EQ(Int(lines[i], "position"), first + static_cast<int64_t>(i))
+          << target;
+    }
+  };
+  positions_from("/v1/events", 0, 9428);
+  positions_from("/v1/events?from=4000", 4000, 5428);  // from mid-page
+  positions_from("/v1/events?from=9427", 9427, 1);
+  positions_from("/v1/events?from=9428", 9428, 0);
+  // Filtered or limited, each page starts where the one before ended.
+  positions_from("/v1/events?types=B", 9426, 2);
+  positions_from("/v1/events?from=5&limit=7", 5, 7);
+  positions_from("/v1/events?from=4090&limit=5000", 4090, 5000);
 }
 
 // ------------------------------------------------------------- deletion

@@ -43,6 +43,9 @@ TEST(JsonWriterTest, TimestampIsRfc3339WithMicroseconds) {
   out.clear();
   AppendTimestamp(&out, 951'782'400'000'000);  // a leap day
   EXPECT_EQ(out, "\"2000-02-29T00:00:00.000000Z\"");
+  out.clear();
+  AppendTimestamp(&out, 946'684'799'010'203);  // each digit pair its own
+  EXPECT_EQ(out, "\"1999-12-31T23:59:59.010203Z\"");
 }
 
 }  // namespace
