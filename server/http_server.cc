@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <chrono>
+#include <latch>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -92,9 +93,15 @@ class HttpServerImpl final : public HttpServer {
   }
 
   void Run() override {
+    // Each naming task waits for all the others, so that every one runs on
+    // a thread of its own (otherwise one thread may run two, and another
+    // keeps the process's name in top and perf).
+    auto named = std::make_shared<std::latch>(config_.reader_threads);
     for (unsigned i = 0; i < config_.reader_threads; ++i) {
-      net::post(readers_,
-                [] { pthread_setname_np(pthread_self(), "cairn-reader"); });
+      net::post(readers_, [named] {
+        pthread_setname_np(pthread_self(), "cairn-reader");
+        named->arrive_and_wait();
+      });
     }
     net::co_spawn(ioc_, Accept(), net::detached);
     net::signal_set signals(ioc_, SIGINT, SIGTERM);
