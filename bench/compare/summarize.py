@@ -240,8 +240,9 @@ def main():
 
 def plot(med, out, plots):
     def data(name, rows):
-        path = os.path.join(out, name)
-        with open(path, "w") as f:
+        """Writes the plot's TSV; returns how many of its rows were run."""
+        written = 0
+        with open(os.path.join(out, name), "w") as f:
             f.write("# what\tcairn\tpostgres\tredis\n")
             for title, label, metric in rows:
                 m = med[(label, metric)]
@@ -249,26 +250,30 @@ def plot(med, out, plots):
                     continue  # not run (--only)
                 f.write(f"\"{title}\"\t" + "\t".join(
                     "NaN" if m[s] is None else f"{m[s]:.6g}" for s in SYSTEMS) + "\n")
-        return path
-    data("plot-appends.tsv", [
+                written += 1
+        return written
+    rows = data("plot-appends.tsv", [
         ("1 client", "append-1", "events_per_s"),
         ("8 clients", "append-8", "events_per_s"),
         ("64 clients", "append-64", "events_per_s"),
         ("batches of 100", "batch-100", "events_per_s"),
         ("batches of 1,000", "batch-1000", "events_per_s"),
     ])
-    data("plot-reads.tsv", [
+    rows = min(rows, data("plot-reads.tsv", [
         ("a 1,000-event stream, 8 clients", "read-stream", "events_per_s"),
         ("the whole log, 1 client", "read-log", "events_per_s"),
-    ])
-    data("plot-latency.tsv", [
+    ]))
+    rows = min(rows, data("plot-latency.tsv", [
         ("append p99, 1 cl.", "append-1", "p99_ms"),
         ("append p50, 8 cl.", "append-8", "p50_ms"),
         ("append p99, 8 cl.", "append-8", "p99_ms"),
         ("append p99, 64 cl.", "append-64", "p99_ms"),
         ("delivery p50", "subscribe", "p50_ms"),
         ("delivery p99", "subscribe", "p99_ms"),
-    ])
+    ]))
+    if rows == 0:
+        print("no plots: a plot would have no data (a partial run, --only)")
+        return
     here = os.path.dirname(os.path.abspath(__file__))
     result = subprocess.run(["gnuplot", "-e", f"data='{out}'; plots='{plots}'",
                              os.path.join(here, "plot.gp")])
