@@ -3,8 +3,13 @@
 namespace cairn {
 
 void AppendJsonString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
+  AppendJsonEscaped(out, s);
+  out->push_back('"');
+}
+
+void AppendJsonEscaped(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
   size_t run = 0;  // start of the current run of bytes that need no escape
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -34,7 +39,6 @@ void AppendJsonString(std::string* out, std::string_view s) {
     }
   }
   out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
 }
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {

@@ -14,6 +14,9 @@ namespace cairn {
 // UTF-8 (every text Cairn writes was validated on the way in).
 void AppendJsonString(std::string* out, std::string_view s);
 
+// The same without the quotes: for a string written in parts.
+void AppendJsonEscaped(std::string* out, std::string_view s);
+
 // Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
 // Hinnant's algorithms).
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);

@@ -30,6 +30,23 @@ void AppendUint(std::string* out, uint64_t v) {
   out->append(buf, end);
 }
 
+void AppendInt(std::string* out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, end);
+}
+
+bool AppendDouble(std::string* out, double v) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return false;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, end);
+  return true;
+}
+
 void AppendOptionalUint(std::string* out, std::optional<uint64_t> v) {
   if (v) {
     AppendUint(out, *v);
@@ -76,26 +93,14 @@ bool AppendCompactJson(std::string* out, const boost::json::value& v) {
     case boost::json::kind::bool_:
       out->append(v.get_bool() ? "true" : "false");
       return true;
-    case boost::json::kind::int64: {
-      char buf[24];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_int64());
-      out->append(buf, end);
+    case boost::json::kind::int64:
+      AppendInt(out, v.get_int64());
       return true;
-    }
     case boost::json::kind::uint64:
       AppendUint(out, v.get_uint64());
       return true;
-    case boost::json::kind::double_: {
-      const double d = v.get_double();
-      if (!std::isfinite(d)) {  // JSON has no infinity: the caller decides
-        out->append("null");
-        return false;
-      }
-      char buf[32];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
-      out->append(buf, end);
-      return true;
-    }
+    case boost::json::kind::double_:
+      return AppendDouble(out, v.get_double());
     case boost::json::kind::string: {
       const auto& s = v.get_string();
       AppendJsonString(out, std::string_view(s.data(), s.size()));

@@ -6,6 +6,7 @@
 
 #include "protocol/event_record.h"
 #include "protocol/names.h"
+#include "server/append_body_reader.h"
 #include "server/json_writer.h"
 
 namespace cairn::server {
@@ -28,7 +29,7 @@ Result<json::value> ParseJson(std::string_view body,
   opts.max_depth = kMaxJsonDepth;
   boost::system::error_code ec;
   json::value v = json::parse(body, ec, json::storage_ptr(arena), opts);
-  if (ec) return Invalid("malformed JSON: " + ec.message());
+  if (ec) return MalformedJson(ec.message());
   return v;
 }
 
@@ -36,9 +37,7 @@ Result<json::value> ParseJson(std::string_view body,
 Result<json::value> ParseJsonObject(std::string_view body,
                                     json::monotonic_resource* arena) {
   auto parsed = ParseJson(body, arena);
-  if (parsed.has_value() && !parsed->is_object()) {
-    return Invalid("the body must be a JSON object");
-  }
+  if (parsed.has_value() && !parsed->is_object()) return BodyNotAnObject();
   return parsed;
 }
 
@@ -60,6 +59,27 @@ Status ParseOptionalCount(const json::object& o, std::string_view key,
 
 std::string_view View(const json::string& s) { return {s.data(), s.size()}; }
 
+JsonKind KindOf(const json::value* v) {
+  if (v == nullptr) return JsonKind::kAbsent;
+  switch (v->kind()) {
+    case json::kind::null:
+      return JsonKind::kNull;
+    case json::kind::bool_:
+      return JsonKind::kBool;
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return JsonKind::kNumber;
+    case json::kind::string:
+      return JsonKind::kString;
+    case json::kind::array:
+      return JsonKind::kArray;
+    case json::kind::object:
+      return JsonKind::kObject;
+  }
+  return JsonKind::kNull;
+}
+
 Result<storage::ExpectedRevision> ParseExpectedRevision(const json::value* v) {
   if (v == nullptr) return storage::ExpectedRevision::Any();
   if (v->is_string()) return ParseExpectedRevisionText(View(v->get_string()));
@@ -68,9 +88,7 @@ Result<storage::ExpectedRevision> ParseExpectedRevision(const json::value* v) {
     return storage::ExpectedRevision::Exact(
         static_cast<uint64_t>(v->get_int64()));
   }
-  return Invalid(
-      "expectedRevision must be \"any\", \"no_stream\", \"exists\" or a "
-      "revision number (a whole number from 0)");
+  return RevisionNotUnderstood();
 }
 
 Result<std::vector<std::string>> ParseStringList(const json::object& o,
@@ -88,45 +106,68 @@ Result<std::vector<std::string>> ParseStringList(const json::object& o,
   return out;
 }
 
-// The events of one stream append: validated and encoded.
-Result<std::vector<storage::ProposedEvent>> ParseEvents(
-    const json::value* events, std::string_view stream,
+// A string member's kind, and its text when it is a string.
+void StringField(const json::object& o, std::string_view key, JsonKind* kind,
+                 std::string* text) {
+  const json::value* v = o.if_contains(key);
+  *kind = KindOf(v);
+  if (*kind == JsonKind::kString) text->assign(View(v->get_string()));
+}
+
+// The fields of one element of "events", from the DOM.
+EventFields EventFromDom(const json::value& v) {
+  EventFields f;
+  f.kind = KindOf(&v);
+  if (!v.is_object()) return f;
+  const json::object& e = v.get_object();
+  StringField(e, "type", &f.type_kind, &f.type);
+  StringField(e, "id", &f.id_kind, &f.id);
+  if (const json::value* data = e.if_contains("data")) {
+    f.data.clear();
+    f.finite = AppendCompactJson(&f.data, *data);
+  }
+  if (const json::value* metadata = e.if_contains("metadata")) {
+    f.metadata_kind = KindOf(metadata);
+    f.metadata.clear();
+    f.finite = AppendCompactJson(&f.metadata, *metadata) && f.finite;
+  }
+  return f;
+}
+
+// One stream's part of a request, from the DOM.
+StreamAppendFields StreamAppendFromDom(const json::object& o) {
+  StreamAppendFields f;
+  f.expected = ParseExpectedRevision(o.if_contains("expectedRevision"));
+  const json::value* events = o.if_contains("events");
+  f.events_kind = KindOf(events);
+  if (f.events_kind == JsonKind::kArray) {
+    for (const auto& e : events->get_array()) {
+      f.events.push_back(EventFromDom(e));
+    }
+  }
+  return f;
+}
+
+// The rules for the events of one stream append, whichever path read
+// them: validated and encoded.
+Result<std::vector<storage::ProposedEvent>> BuildEvents(
+    const StreamAppendFields& fields, std::string_view stream,
     std::string_view context, const BodyLimits& limits,
     std::unordered_set<Uuid, UuidHash>* seen_ids) {
-  if (events == nullptr) return Invalid("events is missing");
-  if (!events->is_array()) return Invalid("events must be an array");
-  const json::array& list = events->get_array();
+  if (fields.events_kind == JsonKind::kAbsent) {
+    return Invalid("events is missing");
+  }
+  if (fields.events_kind != JsonKind::kArray) {
+    return Invalid("events must be an array");
+  }
+  const std::vector<EventFields>& list = fields.events;
   if (list.empty()) return Invalid("events must not be empty");
 
-  // Serialise data and metadata once; they are both measured and stored.
-  struct Texts {
-    std::string data;
-    std::string metadata;
-    bool finite = true;  // no number beyond a double's range in either
-  };
-  std::vector<Texts> texts(list.size());
   // 413 takes precedence over 400: measure every event before judging any.
   for (size_t i = 0; i < list.size(); ++i) {
-    if (!list[i].is_object()) continue;
-    const json::object& e = list[i].get_object();
-    const json::value* data = e.if_contains("data");
-    const json::value* metadata = e.if_contains("metadata");
-    const json::value* type = e.if_contains("type");
-    if (data != nullptr) {
-      texts[i].finite = AppendCompactJson(&texts[i].data, *data);
-    } else {
-      texts[i].data = "null";
-    }
-    if (metadata != nullptr) {
-      texts[i].finite =
-          AppendCompactJson(&texts[i].metadata, *metadata) && texts[i].finite;
-    } else {
-      texts[i].metadata = "{}";
-    }
-    const size_t type_bytes =
-        type != nullptr && type->is_string() ? type->get_string().size() : 0;
-    const size_t bytes =
-        type_bytes + texts[i].data.size() + texts[i].metadata.size();
+    const EventFields& e = list[i];
+    if (e.kind != JsonKind::kObject) continue;
+    const size_t bytes = e.type.size() + e.data.size() + e.metadata.size();
     if (bytes > limits.max_event_bytes) {
       return Status::TooLarge("event " + std::to_string(i) + " is " +
                               std::to_string(bytes) +
@@ -139,39 +180,43 @@ Result<std::vector<storage::ProposedEvent>> ParseEvents(
   std::vector<storage::ProposedEvent> out;
   out.reserve(list.size());
   for (size_t i = 0; i < list.size(); ++i) {
-    const std::string where = "events[" + std::to_string(i) + "]";
-    if (!list[i].is_object()) return Invalid(where + " must be an object");
-    const json::object& e = list[i].get_object();
-    const json::value* type = e.if_contains("type");
-    if (type == nullptr) return Invalid(where + ".type is missing");
-    if (!type->is_string()) return Invalid(where + ".type must be a string");
-    if (Status s = ValidateEventType(View(type->get_string())); !s.ok()) {
-      return Invalid(where + ": " + s.message());
+    const EventFields& e = list[i];
+    const auto where = [i] { return "events[" + std::to_string(i) + "]"; };
+    if (e.kind != JsonKind::kObject) {
+      return Invalid(where() + " must be an object");
     }
-    const json::value* metadata = e.if_contains("metadata");
-    if (metadata != nullptr && !metadata->is_object()) {
-      return Invalid(where + ".metadata must be an object");
+    if (e.type_kind == JsonKind::kAbsent) {
+      return Invalid(where() + ".type is missing");
+    }
+    if (e.type_kind != JsonKind::kString) {
+      return Invalid(where() + ".type must be a string");
+    }
+    if (Status s = ValidateEventType(e.type); !s.ok()) {
+      return Invalid(where() + ": " + s.message());
+    }
+    if (e.metadata_kind != JsonKind::kAbsent &&
+        e.metadata_kind != JsonKind::kObject) {
+      return Invalid(where() + ".metadata must be an object");
     }
     // Refused rather than stored as something other than what was sent.
-    if (!texts[i].finite) {
-      return Invalid(where + " has a number beyond the range of a double");
+    if (!e.finite) {
+      return Invalid(where() + " has a number beyond the range of a double");
     }
     storage::ProposedEvent ev;
-    const json::value* id = e.if_contains("id");
-    if (id != nullptr) {
+    if (e.id_kind != JsonKind::kAbsent) {
       std::optional<Uuid> parsed;
-      if (id->is_string()) parsed = Uuid::Parse(View(id->get_string()));
-      if (!parsed) return Invalid(where + ".id must be a UUID");
+      if (e.id_kind == JsonKind::kString) parsed = Uuid::Parse(e.id);
+      if (!parsed) return Invalid(where() + ".id must be a UUID");
       ev.id = *parsed;
       ev.client_id = true;
     } else {
       ev.id = Uuid::NewV7();
     }
     if (!seen_ids->insert(ev.id).second) {
-      return Invalid(where + ".id appears twice in the request");
+      return Invalid(where() + ".id appears twice in the request");
     }
-    ev.record = EncodeEventRecord({ev.id, stream, View(type->get_string()),
-                                   texts[i].data, texts[i].metadata, context});
+    ev.record =
+        EncodeEventRecord({ev.id, stream, e.type, e.data, e.metadata, context});
     out.push_back(std::move(ev));
   }
   return out;
@@ -188,23 +233,36 @@ std::string ContextJson(const Caller& caller) {
   return c;
 }
 
-Result<storage::StreamAppend> ParseStreamAppend(
-    const json::object& o, std::string_view stream, std::string_view context,
-    const BodyLimits& limits, std::unordered_set<Uuid, UuidHash>* seen_ids) {
+Result<storage::StreamAppend> BuildStreamAppend(
+    const StreamAppendFields& fields, std::string_view stream,
+    std::string_view context, const BodyLimits& limits,
+    std::unordered_set<Uuid, UuidHash>* seen_ids) {
   storage::StreamAppend sa;
   sa.stream = std::string(stream);
-  auto expected = ParseExpectedRevision(o.if_contains("expectedRevision"));
-  auto events =
-      ParseEvents(o.if_contains("events"), stream, context, limits, seen_ids);
+  auto events = BuildEvents(fields, stream, context, limits, seen_ids);
   // A too-large event outranks a bad expectation (413 before 400).
   if (!events.has_value() && events.error().code() == Status::Code::kTooLarge) {
     return events.error();
   }
-  if (!expected.has_value()) return expected.error();
+  if (!fields.expected.has_value()) return fields.expected.error();
   if (!events.has_value()) return events.error();
-  sa.expected = *expected;
+  sa.expected = *fields.expected;
   sa.events = std::move(*events);
   return sa;
+}
+
+Result<storage::AppendRequest> AppendRequestOf(const StreamAppendFields& fields,
+                                               std::string_view stream,
+                                               const Caller& caller,
+                                               const BodyLimits& limits) {
+  std::unordered_set<Uuid, UuidHash> seen_ids;
+  auto sa =
+      BuildStreamAppend(fields, stream, ContextJson(caller), limits, &seen_ids);
+  if (!sa.has_value()) return sa.error();
+  storage::AppendRequest req;
+  req.tenant = caller.tenant;
+  req.streams.push_back(std::move(*sa));
+  return req;
 }
 
 }  // namespace
@@ -220,26 +278,27 @@ Result<storage::ExpectedRevision> ParseExpectedRevisionText(
   if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) {
     return storage::ExpectedRevision::Exact(n);
   }
-  return Invalid(
-      "expectedRevision must be \"any\", \"no_stream\", \"exists\" or a "
-      "revision number (a whole number from 0)");
+  return RevisionNotUnderstood();
 }
 
 Result<storage::AppendRequest> ParseAppendBody(std::string_view body,
                                                std::string_view stream,
                                                const Caller& caller,
                                                const BodyLimits& limits) {
+  std::optional<Result<StreamAppendFields>> read = ReadAppendBody(body);
+  if (!read) return ParseAppendBodyWithDom(body, stream, caller, limits);
+  if (!read->has_value()) return read->error();
+  return AppendRequestOf(**read, stream, caller, limits);
+}
+
+Result<storage::AppendRequest> ParseAppendBodyWithDom(
+    std::string_view body, std::string_view stream, const Caller& caller,
+    const BodyLimits& limits) {
   json::monotonic_resource arena;
   auto parsed = ParseJsonObject(body, &arena);
   if (!parsed.has_value()) return parsed.error();
-  std::unordered_set<Uuid, UuidHash> seen_ids;
-  auto sa = ParseStreamAppend(parsed->get_object(), stream, ContextJson(caller),
-                              limits, &seen_ids);
-  if (!sa.has_value()) return sa.error();
-  storage::AppendRequest req;
-  req.tenant = caller.tenant;
-  req.streams.push_back(std::move(*sa));
-  return req;
+  return AppendRequestOf(StreamAppendFromDom(parsed->get_object()), stream,
+                         caller, limits);
 }
 
 Result<storage::AppendRequest> ParseTransactionBody(std::string_view body,
@@ -275,8 +334,8 @@ Result<storage::AppendRequest> ParseTransactionBody(std::string_view body,
     if (!seen_streams.insert(std::string(name)).second) {
       return Invalid(where + ".stream appears twice in the transaction");
     }
-    auto sa =
-        ParseStreamAppend(a.get_object(), name, context, limits, &seen_ids);
+    auto sa = BuildStreamAppend(StreamAppendFromDom(a.get_object()), name,
+                                context, limits, &seen_ids);
     if (!sa.has_value()) {
       if (sa.error().code() == Status::Code::kTooLarge) return sa.error();
       if (first_invalid.ok())

@@ -30,11 +30,20 @@ inline constexpr size_t kMaxJsonDepth = 64;
 // patches them. Errors: InvalidArgument (400) or TooLarge (413), with a
 // message for the client.
 
-// POST /v1/streams/{stream}/events
+// POST /v1/streams/{stream}/events. Read in one pass without a DOM
+// (server/append_body_reader.h), or with ParseAppendBodyWithDom where that
+// reader leaves the body to it.
 Result<storage::AppendRequest> ParseAppendBody(std::string_view body,
                                                std::string_view stream,
                                                const Caller& caller,
                                                const BodyLimits& limits);
+
+// The same through a Boost.JSON DOM: what the fuzzer checks ParseAppendBody
+// against, and what the benchmark measures it beside.
+Result<storage::AppendRequest> ParseAppendBodyWithDom(std::string_view body,
+                                                      std::string_view stream,
+                                                      const Caller& caller,
+                                                      const BodyLimits& limits);
 
 // POST /v1/transactions
 Result<storage::AppendRequest> ParseTransactionBody(std::string_view body,

@@ -2,7 +2,8 @@
 // append, of a transaction and of a metadata update, and as the text of an
 // expectedRevision query parameter.
 //
-// Each is parsed under two event size limits. The small one must agree with
+// Each is parsed under two event size limits, and an append body both in
+// one pass and through a DOM, which must agree. The small one must agree with
 // the large one wherever no event is too large for it, and everything a
 // parse accepts must hold up: records decode to what the body said, data
 // and metadata are compact JSON, ids are unique.
@@ -194,6 +195,41 @@ void CheckLimits(const Result<AppendRequest>& small,
   FUZZ_CHECK(small->condition.has_value() == large->condition.has_value());
 }
 
+// The one-pass reader and the DOM judge every body alike: the same error,
+// or the same request (the server's own ids, and so their records, differ
+// between two parses; everything else in those records does not).
+void CheckSamePaths(std::string_view body, const BodyLimits& limits) {
+  const Result<AppendRequest> read =
+      cairn::server::ParseAppendBody(body, kStream, kCaller, limits);
+  const Result<AppendRequest> dom =
+      cairn::server::ParseAppendBodyWithDom(body, kStream, kCaller, limits);
+  FUZZ_CHECK(read.has_value() == dom.has_value());
+  if (!read.has_value()) {
+    FUZZ_CHECK(read.error().code() == dom.error().code());
+    FUZZ_CHECK(read.error().message() == dom.error().message());
+    return;
+  }
+  FUZZ_CHECK(read->streams.size() == 1 && dom->streams.size() == 1);
+  const auto& r = read->streams[0];
+  const auto& d = dom->streams[0];
+  FUZZ_CHECK(r.expected == d.expected);
+  FUZZ_CHECK(r.events.size() == d.events.size());
+  for (size_t i = 0; i < r.events.size(); ++i) {
+    FUZZ_CHECK(r.events[i].client_id == d.events[i].client_id);
+    if (r.events[i].client_id) {
+      FUZZ_CHECK(r.events[i].record == d.events[i].record);
+      continue;
+    }
+    const std::string a = r.events[i].record;
+    const std::string b = d.events[i].record;
+    const Result<EventView> x = DecodeEventRecord(a);
+    const Result<EventView> y = DecodeEventRecord(b);
+    FUZZ_CHECK(x.has_value() && y.has_value());
+    FUZZ_CHECK(x->type == y->type && x->data == y->data &&
+               x->metadata == y->metadata && x->context == y->context);
+  }
+}
+
 void CheckMetadata(std::string_view body) {
   Result<cairn::storage::StreamMetadata> m =
       cairn::server::ParseMetadataBody(body);
@@ -234,6 +270,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   CheckLimits(cairn::server::ParseAppendBody(body, kStream, kCaller, kSmall),
               cairn::server::ParseAppendBody(body, kStream, kCaller, kLarge));
+  CheckSamePaths(body, kSmall);
+  CheckSamePaths(body, kLarge);
   CheckLimits(cairn::server::ParseTransactionBody(body, kCaller, kSmall),
               cairn::server::ParseTransactionBody(body, kCaller, kLarge));
   CheckMetadata(body);

@@ -107,6 +107,107 @@ TEST(RequestBodyTest, OversizedEventIsTooLargeEvenBesideInvalidOnes) {
             Status::Code::kTooLarge);
 }
 
+// The stored data of a one-event body's event.
+std::string StoredData(std::string_view body) {
+  auto r = ParseAppendBody(body, "s", kCaller, BodyLimits{});
+  if (!r.has_value()) return "error: " + r.error().message();
+  return std::string(DecodeEventRecord(r->streams[0].events[0].record)->data);
+}
+
+TEST(RequestBodyTest, DataIsStoredCompactWithStringsReescaped) {
+  EXPECT_EQ(
+      StoredData(
+          R"({"events":[{"type":"T","data":{ "a\u0041\/" : [ 1.50, 1e2, -0, true, null, "\u00e9\t" ] }}]})"),
+      "{\"aA/\":[1.5,100,0,true,null,\"\u00e9\\t\"]}");
+  // Longer than the parser's buffer, so it reaches the reader in parts.
+  std::string escaped;
+  std::string stored;
+  for (int i = 0; i < 3000; ++i) {
+    escaped += "\\u00e9\\n";
+    stored += "\u00e9\\n";
+  }
+  EXPECT_EQ(
+      StoredData(R"({"events":[{"type":"T","data":")" + escaped + R"("}]})"),
+      "\"" + stored + "\"");
+}
+
+// What the one-pass reader leaves to the DOM: the DOM keeps a repeated
+// member's last value, in the first one's place.
+TEST(RequestBodyTest, RepeatedMemberKeepsTheLastValue) {
+  EXPECT_EQ(
+      StoredData(
+          R"({"events":[{"type":"T","data":{"a":1,"b":{"x":1,"y":2,"x":3}}}]})"),
+      R"({"a":1,"b":{"x":3,"y":2}})");
+  std::string many = R"({"events":[{"type":"T","data":{)";
+  std::string stored = "{";
+  for (int i = 0; i < 40; ++i) {
+    const std::string member =
+        "\"k" + std::to_string(i) + "\":" + std::to_string(i);
+    many += (i > 0 ? "," : "") + member;
+    stored += (i > 0 ? "," : "") + member;
+  }
+  EXPECT_EQ(StoredData(many + "}}]}"), stored + "}");
+  // Repeated members of the body and of an event: the last one counts.
+  auto r = ParseAppendBody(
+      R"({"expectedRevision":[1],"events":[{"type":"A"}],"expectedRevision":2,)"
+      R"("events":[{"type":"B","type":"C","data":1e400,"data":[1]}]})",
+      "s", kCaller, kLimits);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->streams[0].expected, storage::ExpectedRevision::Exact(2));
+  ASSERT_EQ(r->streams[0].events.size(), 1u);
+  auto view = DecodeEventRecord(r->streams[0].events[0].record);
+  EXPECT_EQ(view->type, "C");
+  EXPECT_EQ(view->data, "[1]");
+}
+
+// ParseAppendBody reads in one pass; ParseAppendBodyWithDom through a DOM.
+// tests/fuzz/request_body_fuzzer checks they agree on any input; these are
+// the cases each path handles by code of its own.
+TEST(RequestBodyTest, OnePassReaderAgreesWithTheDom) {
+  const std::string big(2000, 'x');
+  for (
+      const std::string& body : std::vector<std::string>{
+          "",
+          "{",
+          "[]",
+          "42",
+          "{} x",
+          R"({"events":[{"type":"T"}]} x)",
+          R"({"events":"x"})",
+          R"({"events":[1,[2],{"type":"T"}]})",
+          R"({"events":[{"type":"T","metadata":null}]})",
+          R"({"events":[{"type":"T","metadata":[1e400]}]})",
+          R"({"events":[{"type":"T","id":null}]})",
+          R"({"events":[{"type":["T"]}]})",
+          R"({"expectedRevision":-1,"events":[{"type":"T"}]})",
+          R"({"expectedRevision":1.0,"events":[{"type":"T"}]})",
+          R"({"expectedRevision":true,"events":[{"type":"T"}]})",
+          R"({"expectedRevision":{"a":1},"events":[{"type":"T"}]})",
+          R"({"expectedRevision":"1"})",
+          R"({"expectedRevision":18446744073709551615,"events":[{"type":"T"}]})",
+          R"({"events":[{"type":"T","data":")" + big + R"("},{}]})",
+          R"({"x":{"events":[]},"events":[{"type":"T","x":{"type":5}}]})",
+          R"({"events":[{"type":"T","data":{"a":{"b":[{"c":{}}]},"d":[]}}]})"}) {
+    SCOPED_TRACE(body);
+    auto read = ParseAppendBody(body, "s", kCaller, kLimits);
+    auto dom = ParseAppendBodyWithDom(body, "s", kCaller, kLimits);
+    ASSERT_EQ(read.has_value(), dom.has_value());
+    if (!read.has_value()) {
+      EXPECT_EQ(read.error().ToString(), dom.error().ToString());
+      continue;
+    }
+    EXPECT_EQ(read->streams[0].expected, dom->streams[0].expected);
+    ASSERT_EQ(read->streams[0].events.size(), dom->streams[0].events.size());
+    for (size_t i = 0; i < read->streams[0].events.size(); ++i) {
+      auto a = DecodeEventRecord(read->streams[0].events[i].record);
+      auto b = DecodeEventRecord(dom->streams[0].events[i].record);
+      EXPECT_EQ(a->type, b->type);
+      EXPECT_EQ(a->data, b->data);
+      EXPECT_EQ(a->metadata, b->metadata);
+    }
+  }
+}
+
 TEST(RequestBodyTest, TransactionParsesStreamsAndCondition) {
   auto r = ParseTransactionBody(
       R"({"appends":[{"stream":"a","expectedRevision":"no_stream","events":[{"type":"T"}]},
