@@ -56,8 +56,13 @@ struct RunnerOptions {
   // commit spent more on that than on the events (docs/BENCHMARKS.md,
   // "Issue 7"). A wait (a minPosition read, a read-model subscription)
   // ends it at once, so readers never wait for it; an idle runner starts
-  // on a commit at once.
-  std::chrono::microseconds gather{5'000};
+  // on a commit at once. What it costs: a read without minPosition may be
+  // this far behind while appends keep coming. 100 ms, against 5 ms,
+  // halved the projector's CPU per single-event append at 64 clients, as
+  // each pass writes a learner's state once for all its events
+  // (docs/BENCHMARKS.md, "Issue 7, third run"); cairnd's
+  // --projection-gather-ms.
+  std::chrono::microseconds gather{100'000};
   // What the CommittedCaches (projections/store_state.h) of every
   // projection and tenant may hold together; past it they start afresh.
   size_t committed_cache_bytes = size_t{64} << 20;

@@ -156,6 +156,10 @@ class Parser {
         ->check(CLI::Range(size_t{1}, size_t{10'000'000}));
     opt("shutdown-grace-seconds", &c->shutdown_grace_seconds,
         "time SIGTERM gives requests in flight");
+    opt("projection-gather-ms", &c->projection_gather_ms,
+        "while nobody waits on a projection, commits gather this long "
+        "between its passes")
+        ->check(CLI::Range(0u, 10'000u));
     opt("heartbeat-ms", &c->heartbeat_ms,
         "a subscription with nothing to send sends a heartbeat this often")
         ->check(CLI::Range(10u, 15'000u));

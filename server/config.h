@@ -43,6 +43,11 @@ struct Config {
   // A subscription with nothing to send sends a heartbeat this often (API:
   // at least every 15 s). Default: 15,000 ms.
   unsigned heartbeat_ms = 15'000;
+  // While nobody waits on a projection, the projector lets commits gather
+  // this long between passes (projections::RunnerOptions::gather): a read
+  // model read without minPosition may lag this much under load. 0: a
+  // pass as soon as the last one ends. Default: 100 ms.
+  unsigned projection_gather_ms = 100;
   // Live events a subscription may hold unsent before it falls back to
   // reading storage. Default: 10,000.
   size_t subscription_queue_events = 10'000;

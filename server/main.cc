@@ -101,7 +101,10 @@ int Main(int argc, char** argv) {
     }
     built_in.push_back(std::move(*plugin));
   }
-  projections::Runner runner(store->get(), std::move(built_in));
+  projections::RunnerOptions runner_options;
+  runner_options.gather =
+      std::chrono::milliseconds(config.projection_gather_ms);
+  projections::Runner runner(store->get(), std::move(built_in), runner_options);
   if (Status s = runner.Start(); !s.ok()) {
     server::log::Error("cannot start the projections",
                        {{"error", s.ToString()}});
