@@ -218,37 +218,46 @@ target_of() {
   esac
 }
 # run SYSTEM NAME ROUND ARGS...: one measured run, its JSON line (with the
-# round, the load average, how busy the machine was just before, and
+# round, the load average, how busy the machine was just before,
 # "foreign_cores": the cores that processes other than this script's and
-# the postmaster's trees used during the run, bench/compare/cpu.py) added to
-# results.jsonl. Sets CLEAN=0 when another job took more than FOREIGN_MAX
-# cores meanwhile (the line is then marked "disturbed").
+# the postmaster's trees used during the run, bench/compare/cpu.py, and
+# "stolen_cores": the CPU time the hypervisor gave to other machines while
+# ours wanted it, the steal column of /proc/stat) added to results.jsonl.
+# Sets CLEAN=0 when another job took more than FOREIGN_MAX cores meanwhile,
+# or the hypervisor more than STEAL_MAX (the line is then marked
+# "disturbed"). On a shared host steal comes and goes: a run that lost 40%
+# of its CPU to it measured the neighbours, not the system.
 FOREIGN_MAX=0.15
+STEAL_MAX=0.10
 CLEAN=1
 cpu_now() { python3 bench/compare/cpu.py $$ ${PG_PID:-}; }
+steal_now() { awk '/^cpu / { print $9 }' /proc/stat; }
 run() {
   local system=$1 name=$2 round=$3; shift 3
   settle "$SETTLE_TRIES"
-  local load1 out line b0 o0 b1 o1 t0 t1 foreign  # b: others, o: ours
+  local load1 out line b0 o0 b1 o1 s0 s1 t0 t1 foreign stolen  # b: others, o: ours
   load1=$(cut -d' ' -f1 /proc/loadavg)
   say "== $name, $system, round $round (load $load1, busy ${BUSY}% before)"
   read -r b0 o0 < <(cpu_now)
+  s0=$(steal_now)
   t0=$(date +%s.%N)
   out=$(timeout 900 "$COMPARE" --system "$system" --target "$(target_of "$system")" \
     --label "$name" --json "$@" 2>&1) || true
   t1=$(date +%s.%N)
+  s1=$(steal_now)
   read -r b1 o1 < <(cpu_now)
   foreign=$(python3 -c "print(round(max(0, $b1 - $b0) / 100 / ($t1 - $t0), 3))")
-  CLEAN=$(python3 -c "print(int($foreign <= $FOREIGN_MAX))")
+  stolen=$(python3 -c "print(round(max(0, $s1 - $s0) / 100 / ($t1 - $t0), 3))")
+  CLEAN=$(python3 -c "print(int($foreign <= $FOREIGN_MAX and $stolen <= $STEAL_MAX))")
   echo "$out" | grep -v '^{' | tee -a "$LOG"
-  say "   other processes: $foreign cores"
+  say "   other processes: $foreign cores; stolen by the hypervisor: $stolen cores"
   line=$(echo "$out" | grep '^{' | tail -1)
   [ -n "$line" ] || line="{\"system\":\"$system\",\"label\":\"$name\",\"ok\":false}"
   # ours_cpu_s: this script's and the servers' CPU over the run, the
   # client's included (client_cpu_s): what the servers cost.
   local ours
   ours=$(python3 -c "print(round(($o1 - $o0) / 100, 3), round($t1 - $t0, 3), sep=',\"wall_s\":')")
-  echo "{\"round\":$round,\"load1\":$load1,\"busy_before\":$BUSY,\"foreign_cores\":$foreign,\"disturbed\":$([ "$CLEAN" = 1 ] && echo false || echo true),\"ours_cpu_s\":$ours,${line#\{}" >>"$RESULTS"
+  echo "{\"round\":$round,\"load1\":$load1,\"busy_before\":$BUSY,\"foreign_cores\":$foreign,\"stolen_cores\":$stolen,\"disturbed\":$([ "$CLEAN" = 1 ] && echo false || echo true),\"ours_cpu_s\":$ours,${line#\{}" >>"$RESULTS"
 }
 fresh() {
   case "$1" in
@@ -280,7 +289,7 @@ measure() {
     run "$system" "$@"
     case "$kind" in write | notify) done_with "$system" ;; esac
     [ "$CLEAN" = 1 ] && return 0
-    say "   disturbed by another job: waiting for quiet, then again"
+    say "   disturbed by another job or the hypervisor: waiting for quiet, then again"
     settle 240
   done
 }

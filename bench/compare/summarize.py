@@ -5,7 +5,7 @@ a TSV of the medians, and (with --plots DIR) the gnuplot PNGs.
     python3 bench/compare/summarize.py RESULTS.jsonl --out DIR [--plots docs]
 
 RESULTS.jsonl has one line per run, as cairn-compare --json prints it plus
-"round", "load1" and "busy_before". Ratios are Cairn's figure divided by
+"round", "load1", "busy_before", "foreign_cores" and "stolen_cores". Ratios are Cairn's figure divided by
 the other system's, for throughput and latency alike: above 1 is better
 for Cairn in events/s, below 1 is better for Cairn in milliseconds.
 """
@@ -58,10 +58,18 @@ def load(path):
             continue
         ok = [r for r in tries if r.get("ok")]
         if ok:
-            best = min(ok, key=lambda r: r.get("foreign_cores", 0))
+            best = min(ok, key=lambda r: r.get("foreign_cores", 0) + r.get("stolen_cores", 0))
             best["disturbed"] = False
             best["fallback"] = True
     return runs
+
+
+def disturbance(r):
+    """What took the CPU from a disturbed run, for the summary."""
+    parts = [f"{r.get('foreign_cores')} cores to other processes"]
+    if "stolen_cores" in r:
+        parts.append(f"{r['stolen_cores']} stolen")
+    return ", ".join(parts)
 
 
 def valid(r):
@@ -205,20 +213,26 @@ def main():
     disturbed = [r for r in runs if r.get("disturbed")]  # tries run again
     if disturbed:
         lines.append("")
-        lines.append(f"{len(disturbed)} run(s) were disturbed by another job (more than 0.15 "
-                     "cores used by other processes) and run again; left out: " +
+        lines.append(f"{len(disturbed)} run(s) were disturbed (more than 0.15 cores used by "
+                     "other processes, or more than 0.10 cores stolen by the hypervisor) and "
+                     "run again; left out: " +
                      ", ".join(f"{r.get('label')}/{r.get('system')}/round {r.get('round')}"
-                               f" ({r.get('foreign_cores')} cores)" for r in disturbed))
+                               f" ({disturbance(r)})" for r in disturbed))
     fallback = [r for r in runs if r.get("fallback")]
     if fallback:
         lines.append("")
         lines.append("Disturbed in all 3 tries, the least disturbed try kept: " +
                      ", ".join(f"{r.get('label')}/{r.get('system')}/round {r.get('round')}"
-                               f" ({r.get('foreign_cores')} cores)" for r in fallback))
+                               f" ({disturbance(r)})" for r in fallback))
     foreign = [r["foreign_cores"] for r in runs if "foreign_cores" in r and not r.get("disturbed")]
     if foreign:
         lines.append("")
         lines.append(f"Other processes during the runs kept: {min(foreign):.3f}–{max(foreign):.3f} cores.")
+    stolen = [r["stolen_cores"] for r in runs if "stolen_cores" in r and not r.get("disturbed")]
+    if stolen:
+        lines.append("")
+        lines.append(f"CPU stolen by the hypervisor during the runs kept: "
+                     f"{min(stolen):.3f}–{max(stolen):.3f} cores.")
     loads = [r["load1"] for r in runs if "load1" in r]
     busy = [r["busy_before"] for r in runs if "busy_before" in r]
     if loads:

@@ -3,9 +3,10 @@
 # starts a fresh cairnd (as run.sh does: --dev, default durability) on a
 # free port of 127.0.0.1, runs the workload, and prints each thread's CPU
 # time (from /proc/PID/task/*/stat, over the whole run, warm-up included)
-# in µs per event, threads of one name summed, and the data directory's
-# size at the end. Needs build-compare/ (run.sh
-# builds it).
+# in µs per event and its context switches per event (from
+# /proc/PID/task/*/status), threads of one name summed; then the data
+# directory's size at the end, and the CPU the hypervisor stole meanwhile.
+# Needs build-compare/ (run.sh builds it).
 #
 #   bash bench/compare/threads.sh --clients 64 --streams 1000
 #   bash bench/compare/threads.sh --clients 4 --batch 1000 --streams 1000
@@ -37,18 +38,21 @@ for _ in $(seq 600); do
   sleep 0.05
 done
 
-# name utime+stime (clock ticks), one line per thread
+# name, utime+stime (clock ticks), context switches (voluntary and not):
+# one line per thread
 thread_ticks() {
   for t in /proc/"$CAIRN_PID"/task/*; do
-    local stat name
+    local stat name switches
     stat=$(cat "$t/stat" 2>/dev/null) || continue
     name=$(cat "$t/comm")
+    switches=$(awk '/ctxt_switches/ { n += $2 } END { print n + 0 }' "$t/status" 2>/dev/null) || continue
     stat=${stat##*) }
     read -r -a f <<<"$stat"
-    echo "$name $((f[11] + f[12]))"
+    echo "$name $((f[11] + f[12])) $switches"
   done
 }
 before=$(thread_ticks)
+steal_before=$(awk '/^cpu / { print $9 }' /proc/stat)
 if [ "${PERF:-0}" = 1 ]; then
   perf record -g -o "$BUILD/threads-perf.data" -p "$CAIRN_PID" 2>/dev/null &
   PERF_PID=$!
@@ -58,6 +62,7 @@ out=$("$BUILD/tools/loadgen/cairn-compare" --system cairn --target "127.0.0.1:$P
   --json "$@" | tail -1)
 if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=; fi
 after=$(thread_ticks)
+steal_after=$(awk '/^cpu / { print $9 }' /proc/stat)
 echo "$out"
 echo "data directory: $(du -sm "$WORK/data" | cut -f1) MiB"
 python3 - "$out" "$(getconf CLK_TCK)" <<PY
@@ -67,18 +72,29 @@ tck = int(sys.argv[2])
 def parse(text):
     d = {}
     for line in text.splitlines():
-        name, ticks = line.rsplit(" ", 1)
-        d[name] = d.get(name, 0) + int(ticks)
+        name, ticks, switches = line.rsplit(" ", 2)
+        t, s = d.get(name, (0, 0))
+        d[name] = (t + int(ticks), s + int(switches))
     return d
 b, a = parse("""$before"""), parse("""$after""")
 # warm-up and measured part: events over both, from the measured rate
 seconds = run["seconds"] + float("${WARMUP:-1}")
 events = run["events_per_s"] * seconds
-total = 0
-for name in sorted(a, key=lambda n: -(a[n] - b.get(n, 0))):
-    us = (a[name] - b.get(name, 0)) / tck * 1e6 / events
-    total += us
+def per_event(name):
+    t0, s0 = b.get(name, (0, 0))
+    t1, s1 = a[name]
+    return (t1 - t0) / tck * 1e6 / events, (s1 - s0) / events
+total_us = total_switches = 0
+for name in sorted(a, key=lambda n: -per_event(n)[0]):
+    us, switches = per_event(name)
+    total_us += us
+    total_switches += switches
     if us >= 0.05:
-        print(f"{name:20s} {us:7.2f} µs/event")
-print(f"{'all threads':20s} {total:7.2f} µs/event ({run['events_per_s']:.0f} events/s)")
+        print(f"{name:20s} {us:7.2f} µs/event {switches:6.2f} switches/event")
+print(f"{'all threads':20s} {total_us:7.2f} µs/event {total_switches:6.2f} switches/event"
+      f" ({run['events_per_s']:.0f} events/s)")
+# The hypervisor's steal: a run that lost much CPU to other machines
+# measured them (bench/compare/README.md).
+stolen = ($steal_after - $steal_before) / tck / seconds
+print(f"stolen by the hypervisor: {stolen:.3f} cores")
 PY
