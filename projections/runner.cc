@@ -87,6 +87,7 @@ void Runner::Stop() {
   {
     std::lock_guard lock(inbox_->mu);
     left.swap(waiters_);
+    prompt_waits_ = 0;
   }
   for (auto& w : left) w.done(false);
 }
@@ -175,7 +176,7 @@ std::vector<ProjectionStatus> Runner::Statuses() const {
 
 uint64_t Runner::WhenApplied(std::string_view projection,
                              std::string_view tenant, uint64_t position,
-                             std::function<void(bool)> done) {
+                             std::function<void(bool)> done, Urgency urgency) {
   // What is committed already (before this runner applied anything).
   auto cp = store_->Projections().Checkpoint(projection, tenant);
   std::unique_lock lock(inbox_->mu);
@@ -196,14 +197,22 @@ uint64_t Runner::WhenApplied(std::string_view projection,
     done(applied > position);
     return id;
   }
-  waiters_.push_back({id, key.first, key.second, position, std::move(done)});
-  inbox_->cv.notify_all();  // ends a gathering pause (Run)
+  waiters_.push_back(
+      {id, key.first, key.second, position, std::move(done), urgency});
+  if (urgency == Urgency::kPrompt) {
+    ++prompt_waits_;
+    inbox_->cv.notify_all();  // ends a gathering pause (Run)
+  }
   return id;
 }
 
 void Runner::Forget(uint64_t wait) {
   std::lock_guard lock(inbox_->mu);
-  std::erase_if(waiters_, [wait](const Waiter& w) { return w.id == wait; });
+  std::erase_if(waiters_, [this, wait](const Waiter& w) {
+    if (w.id != wait) return false;
+    if (w.urgency == Urgency::kPrompt) --prompt_waits_;
+    return true;
+  });
 }
 
 bool Runner::WaitIdle(std::chrono::milliseconds timeout) {
@@ -227,7 +236,7 @@ void Runner::Run() {
       inbox_->cv.notify_all();  // WaitIdle
       if (passed && options_.gather.count() > 0) {
         inbox_->cv.wait_for(lock, options_.gather, [this] {
-          return inbox_->stopping || !waiters_.empty() || idle_waits_ > 0;
+          return inbox_->stopping || prompt_waits_ > 0 || idle_waits_ > 0;
         });
       }
       inbox_->cv.wait(
@@ -633,6 +642,7 @@ std::vector<std::function<void()>> Runner::Answerable() {
     }
     if (!applied && !faulted) return false;
     calls.push_back([done = std::move(w.done), applied] { done(applied); });
+    if (w.urgency == Urgency::kPrompt) --prompt_waits_;
     return true;
   });
   return calls;

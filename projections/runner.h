@@ -54,10 +54,13 @@ struct RunnerOptions {
   // pass then applies many commits at once, opening one write per
   // projection and committing once for all of them, where a pass per
   // commit spent more on that than on the events (docs/BENCHMARKS.md,
-  // "Issue 7"). A wait (a minPosition read, a read-model subscription)
-  // ends it at once, so readers never wait for it; an idle runner starts
-  // on a commit at once. What it costs: a read without minPosition may be
-  // this far behind while appends keep coming. 100 ms, against 5 ms,
+  // "Issue 7"). A prompt wait (a minPosition read) ends it at once, so
+  // such readers never wait for it; a wait for the next pass (a read-model
+  // subscription's, for its next version) does not, or every open
+  // subscription would undo the gathering. An idle runner starts on a
+  // commit at once. What it costs: a read without minPosition, and a
+  // subscription's push, may be this far behind while appends keep
+  // coming. 100 ms, against 5 ms,
   // halved the projector's CPU per single-event append at 64 clients, as
   // each pass writes a learner's state once for all its events
   // (docs/BENCHMARKS.md, "Issue 7, third run"); cairnd's
@@ -102,13 +105,19 @@ class Runner {
   // Summed over tenants: faulted or rebuilding for any, skipped by all.
   std::vector<ProjectionStatus> Statuses() const;
 
+  // How soon a wait wants its answer while commits keep coming: kPrompt
+  // ends the runner's gathering pause (RunnerOptions::gather) for it;
+  // kNextPass is answered by the next pass, whenever the pause ends.
+  enum class Urgency { kPrompt, kNextPass };
+
   // Calls `done(true)` once the projection has applied the tenant's event
   // at `position` (at once if it has), or `done(false)` when it cannot: it
   // is faulted, or the runner stops. From the runner's thread or the
   // caller's: it must be quick (post elsewhere). Timeouts are the caller's,
   // who Forgets the wait when it gives up. Returns the wait's id.
   uint64_t WhenApplied(std::string_view projection, std::string_view tenant,
-                       uint64_t position, std::function<void(bool)> done);
+                       uint64_t position, std::function<void(bool)> done,
+                       Urgency urgency = Urgency::kPrompt);
   // Drops a wait that was not answered yet (its `done` is not called).
   void Forget(uint64_t wait);
 
@@ -146,6 +155,7 @@ class Runner {
     std::string tenant;
     uint64_t position;
     std::function<void(bool)> done;
+    Urgency urgency;
   };
 
   // What the store's commit listener reaches: shared, because a commit in
@@ -192,7 +202,10 @@ class Runner {
   bool busy_ = false;            // guarded by inbox_->mu
   int idle_waits_ = 0;           // WaitIdle callers; guarded by inbox_->mu
   std::vector<Waiter> waiters_;  // guarded by inbox_->mu
-  uint64_t next_wait_ = 1;       // guarded by inbox_->mu
+  // The kPrompt ones among waiters_, which end a gathering pause: guarded
+  // by inbox_->mu.
+  size_t prompt_waits_ = 0;
+  uint64_t next_wait_ = 1;  // guarded by inbox_->mu
   // The next position each projection applies, per tenant (what it has
   // applied since start): guarded by inbox_->mu.
   std::map<std::pair<std::string, std::string>, uint64_t> applied_;

@@ -23,11 +23,14 @@ namespace cairn::server {
 
 // True once the projection has applied the tenant's `position`, false when
 // it cannot (faulted, stopping); none when `timeout` passed first, or
-// `control` (if any) was stopped.
+// `control` (if any) was stopped. `urgency`: Runner::WhenApplied.
 inline boost::asio::awaitable<std::optional<bool>> WaitApplied(
     projections::Runner& runner, const std::string& projection,
     const std::string& tenant, uint64_t position,
-    std::chrono::milliseconds timeout, SubscriptionControl* control = nullptr) {
+    std::chrono::milliseconds timeout,
+    projections::Runner::Urgency urgency =
+        projections::Runner::Urgency::kPrompt,
+    SubscriptionControl* control = nullptr) {
   namespace net = boost::asio;
   struct Wait {
     explicit Wait(const net::any_io_executor& ex) : timer(ex) {}
@@ -38,14 +41,16 @@ inline boost::asio::awaitable<std::optional<bool>> WaitApplied(
   auto wait = std::make_shared<Wait>(ex);
   wait->timer.expires_after(timeout);
   // The answer may come from the runner's thread: it only posts.
-  const uint64_t id = runner.WhenApplied(projection, tenant, position,
-                                         [wait, ex](bool applied) {
-                                           net::post(ex, [wait, applied] {
-                                             if (wait->answer) return;
-                                             wait->answer = applied;
-                                             wait->timer.cancel();
-                                           });
-                                         });
+  const uint64_t id = runner.WhenApplied(
+      projection, tenant, position,
+      [wait, ex](bool applied) {
+        net::post(ex, [wait, applied] {
+          if (wait->answer) return;
+          wait->answer = applied;
+          wait->timer.cancel();
+        });
+      },
+      urgency);
   if (control != nullptr) {
     control->OnStop([wait] { wait->timer.cancel(); });
   }

@@ -347,12 +347,15 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
             ws::ReadModelFrame(sub.id, key, read->position, read->document));
       }
       // Until the projection applies the tenant's next event, a heartbeat
-      // passes, or the subscription stops.
+      // passes, or the subscription stops. The next version may come with
+      // the runner's next pass: an open subscription does not end its
+      // gathering pause (RunnerOptions::gather), or every open dashboard
+      // would make the projector pass after each commit.
       const uint64_t next = read->position ? *read->position + 1 : 0;
       const std::optional<bool> applied = co_await WaitApplied(
           runner, name, tenant, next,
           std::chrono::milliseconds(self->context_.config->heartbeat_ms),
-          control.get());
+          projections::Runner::Urgency::kNextPass, control.get());
       if (control->stopped()) co_return;
       if (!applied) {
         co_await self->SendFrame(ws::HeartbeatFrame());

@@ -12,18 +12,23 @@
 #   bash bench/compare/threads.sh --clients 4 --batch 1000 --streams 1000
 #
 # The arguments go to `cairn-compare --system cairn --workload append`,
-# with --duration $DURATION (default 8) and --warmup $WARMUP (default 1). PERF=1 also records `perf record -g`
-# of cairnd into build-compare/threads-perf.data. CAIRND=PATH runs another
-# cairnd binary (an older build, to compare side by side); CAIRND_ARGS
-# adds flags to its command line.
+# with --duration $DURATION (default 8) and --warmup $WARMUP (default 1).
+# PERF=1 also records `perf record -g` of cairnd into
+# build-compare/threads-perf.data. CAIRND=PATH runs another cairnd binary
+# (an older build, to compare side by side); CAIRND_ARGS adds flags to its
+# command line. READ_MODEL_SUBSCRIBERS=N holds N dashboard subscriptions
+# open meanwhile (read_model_subscribers.py; Debian's python3-websocket), as
+# the learning app's open dashboards would.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=build-compare
 WORK=$(mktemp -d)
 CAIRN_PID=
 PERF_PID=
+SUBSCRIBERS_PID=
 cleanup() {
   [ -z "$PERF_PID" ] || kill -INT "$PERF_PID" 2>/dev/null || true
+  [ -z "$SUBSCRIBERS_PID" ] || kill -TERM "$SUBSCRIBERS_PID" 2>/dev/null || true
   [ -z "$CAIRN_PID" ] || { kill -TERM "$CAIRN_PID"; wait "$CAIRN_PID" || true; }
   rm -rf "$WORK"
 }
@@ -51,6 +56,15 @@ thread_ticks() {
     echo "$name $((f[11] + f[12])) $switches"
   done
 }
+if [ "${READ_MODEL_SUBSCRIBERS:-0}" -gt 0 ]; then
+  /usr/bin/python3 bench/compare/read_model_subscribers.py "127.0.0.1:$PORT" \
+    "$READ_MODEL_SUBSCRIBERS" >"$WORK/subscribers.log" &
+  SUBSCRIBERS_PID=$!
+  for _ in $(seq 200); do
+    grep -q subscribed "$WORK/subscribers.log" 2>/dev/null && break
+    sleep 0.05
+  done
+fi
 before=$(thread_ticks)
 steal_before=$(awk '/^cpu / { print $9 }' /proc/stat)
 if [ "${PERF:-0}" = 1 ]; then
@@ -63,6 +77,10 @@ out=$("$BUILD/tools/loadgen/cairn-compare" --system cairn --target "127.0.0.1:$P
 if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=; fi
 after=$(thread_ticks)
 steal_after=$(awk '/^cpu / { print $9 }' /proc/stat)
+if [ -n "$SUBSCRIBERS_PID" ]; then
+  kill -TERM "$SUBSCRIBERS_PID"; wait "$SUBSCRIBERS_PID" || true; SUBSCRIBERS_PID=
+  tail -1 "$WORK/subscribers.log"
+fi
 echo "$out"
 echo "data directory: $(du -sm "$WORK/data" | cut -f1) MiB"
 python3 - "$out" "$(getconf CLK_TCK)" <<PY

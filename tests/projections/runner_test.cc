@@ -135,6 +135,24 @@ class RunnerTest : public ::testing::Test {
   void AppendOk(storage::AppendRequest req) {
     ASSERT_TRUE(Append(*store_, std::move(req)).status.ok());
   }
+  // The built-in projections with a gathering pause only a wait ends, at
+  // acme's position 1: position 0 applied by the pass an idle runner starts
+  // at once, position 1 committed during the pause that follows it.
+  void StartRunnerInAPause() {
+    RunnerOptions options;
+    options.gather = std::chrono::hours(1);
+    StartRunner(BuiltIn(), options);
+    AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                         Attempt("u1", true, "2026-11-25T09:00:00Z")));
+    // A prompt wait, answered in that pass and gone before the pause
+    // (WaitIdle would end the pause it finds).
+    std::promise<bool> first;
+    runner_->WhenApplied("dashboard", "acme", 0,
+                         [&first](bool ok) { first.set_value(ok); });
+    ASSERT_EQ(first.get_future().wait_for(10s), std::future_status::ready);
+    AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
+                         Attempt("u1", true, "2026-11-25T10:00:00Z")));
+  }
   // Everything a projection holds for a tenant.
   std::map<std::string, std::string> Dump(std::string_view projection,
                                           std::string_view tenant) {
@@ -431,20 +449,8 @@ TEST_F(RunnerTest, ANewVersionRebuildsFromPositionZero) {
 }
 
 TEST_F(RunnerTest, UnderAStreamOfCommitsPassesGatherUntilSomeoneWaits) {
-  RunnerOptions options;
-  options.gather = std::chrono::hours(1);  // only a wait ends it
-  StartRunner(BuiltIn(), options);
-  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
-                       Attempt("u1", true, "2026-11-25T09:00:00Z")));
-  // An idle runner starts at once.
-  std::promise<bool> first;
-  runner_->WhenApplied("dashboard", "acme", 0,
-                       [&first](bool ok) { first.set_value(ok); });
-  ASSERT_EQ(first.get_future().wait_for(10s), std::future_status::ready);
-  // The pass that applied it is followed by the pause: the next commit
-  // waits in it...
-  AppendOk(DomainEvent("acme", "u1", "AttemptSubmitted",
-                       Attempt("u1", true, "2026-11-25T10:00:00Z")));
+  // The second commit waits in the pause...
+  StartRunnerInAPause();
   std::this_thread::sleep_for(200ms);  // time it would have taken
   EXPECT_EQ(
       store_->Projections().Checkpoint("dashboard", "acme")->next_position, 1u);
@@ -464,6 +470,32 @@ TEST_F(RunnerTest, UnderAStreamOfCommitsPassesGatherUntilSomeoneWaits) {
   const auto stop_began = std::chrono::steady_clock::now();
   runner_->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - stop_began, 10s);
+}
+
+// A read-model subscription waits for its next version with kNextPass: it
+// rides the next pass rather than end the pause, or one open dashboard
+// would make the projector pass after every commit.
+TEST_F(RunnerTest, AWaitForTheNextPassDoesNotEndTheGathering) {
+  StartRunnerInAPause();
+  std::promise<bool> next_pass;
+  auto next_pass_future = next_pass.get_future();
+  runner_->WhenApplied(
+      "dashboard", "acme", 1,
+      [&next_pass](bool ok) { next_pass.set_value(ok); },
+      Runner::Urgency::kNextPass);
+  // Time the pass would have taken, had the wait ended the pause.
+  EXPECT_EQ(next_pass_future.wait_for(200ms), std::future_status::timeout);
+  EXPECT_EQ(
+      store_->Projections().Checkpoint("dashboard", "acme")->next_position, 1u);
+  // A prompt wait ends it, and the same pass answers both.
+  std::promise<bool> prompt;
+  auto prompt_future = prompt.get_future();
+  runner_->WhenApplied("dashboard", "acme", 1,
+                       [&prompt](bool ok) { prompt.set_value(ok); });
+  ASSERT_EQ(prompt_future.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(prompt_future.get());
+  ASSERT_EQ(next_pass_future.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(next_pass_future.get());
 }
 
 // The runner keeps what it committed in memory between live batches
