@@ -60,11 +60,10 @@ struct RunnerOptions {
   // subscription would undo the gathering. An idle runner starts on a
   // commit at once. What it costs: a read without minPosition, and a
   // subscription's push, may be this far behind while appends keep
-  // coming. 100 ms, against 5 ms,
-  // halved the projector's CPU per single-event append at 64 clients, as
-  // each pass writes a learner's state once for all its events
-  // (docs/BENCHMARKS.md, "Issue 7, third run"); cairnd's
-  // --projection-gather-ms.
+  // coming. 100 ms, against 5 ms, halved the projector's CPU per
+  // single-event append at 64 clients, as each pass writes a learner's
+  // state once for all its events (docs/BENCHMARKS.md, "Issue 7, third
+  // run"); cairnd's --projection-gather-ms.
   std::chrono::microseconds gather{100'000};
   // What the CommittedCaches (projections/store_state.h) of every
   // projection and tenant may hold together; past it they start afresh.

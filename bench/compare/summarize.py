@@ -5,9 +5,10 @@ a TSV of the medians, and (with --plots DIR) the gnuplot PNGs.
     python3 bench/compare/summarize.py RESULTS.jsonl --out DIR [--plots docs]
 
 RESULTS.jsonl has one line per run, as cairn-compare --json prints it plus
-"round", "load1", "busy_before", "foreign_cores" and "stolen_cores". Ratios are Cairn's figure divided by
-the other system's, for throughput and latency alike: above 1 is better
-for Cairn in events/s, below 1 is better for Cairn in milliseconds.
+"round", "load1", "busy_before", "foreign_cores" and "stolen_cores" (run.sh).
+Ratios are Cairn's figure divided by the other system's, for throughput and
+latency alike: above 1 is better for Cairn in events/s, below 1 is better
+for Cairn in milliseconds.
 """
 import argparse
 import json
