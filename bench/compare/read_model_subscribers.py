@@ -27,8 +27,13 @@ def main():
 
     def follow(i):
         # Dev mode: the tenant cairn-compare writes to (its --tenant).
-        ws = websocket.create_connection(f"ws://{target}/v1/ws", timeout=1,
-                                         header=["X-Cairn-Tenant: compare"])
+        try:
+            ws = websocket.create_connection(f"ws://{target}/v1/ws", timeout=1,
+                                             header=["X-Cairn-Tenant: compare"])
+        except (OSError, websocket.WebSocketException) as e:  # others go on
+            errors.append(f"user-{i}: {e}")
+            ready.wait()
+            return
         ws.send(json.dumps({"op": "subscribe", "id": f"d{i}",
                             "readModel": {"name": "dashboard", "key": f"user-{i}"}}))
         subscribed = False
@@ -55,7 +60,7 @@ def main():
         t.start()
     ready.wait()
     if errors:
-        sys.exit(f"error frames: {errors[:3]}")
+        sys.exit(f"errors: {errors[:3]}")
     print("subscribed", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
