@@ -6,15 +6,20 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 #include "storage/internal/backup_engine.h"
+#include "storage/internal/db.h"
 #include "storage/internal/rocksdb_status.h"
 
 namespace cairn::storage {
@@ -32,6 +37,28 @@ BackupInfo ToInfo(const rocksdb::BackupInfo& info) {
   out.created_us = info.timestamp * 1'000'000;
   out.size_bytes = info.size;
   return out;
+}
+
+// An events' backup names the read models' backup taken with it in its
+// app metadata ("read-models ID"); backups from before the read models had
+// an instance of their own name none (their read models are rebuilt).
+constexpr std::string_view kReadModelsTag = "read-models ";
+
+std::string ReadModelsMetadata(rocksdb::BackupID id) {
+  return std::string(kReadModelsTag) + std::to_string(id);
+}
+
+std::optional<rocksdb::BackupID> ReadModelsOf(const rocksdb::BackupInfo& info) {
+  const std::string_view meta = info.app_metadata;
+  if (!meta.starts_with(kReadModelsTag)) return std::nullopt;
+  rocksdb::BackupID id = 0;
+  const std::string_view digits = meta.substr(kReadModelsTag.size());
+  const auto [end, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (ec != std::errc() || end != digits.data() + digits.size()) {
+    return std::nullopt;
+  }
+  return id;
 }
 
 // A directory with no meta/ has never held a backup (the engine creates
@@ -81,6 +108,10 @@ void Undo(const std::string& dir, bool created) {
 
 }  // namespace
 
+std::string ReadModelBackupDir(const std::string& backup_dir) {
+  return (fs::path(backup_dir) / "projections").string();
+}
+
 rocksdb::BackupEngineOptions BackupOptions(const std::string& backup_dir) {
   rocksdb::BackupEngineOptions options(backup_dir);
   options.share_table_files = true;
@@ -92,7 +123,8 @@ rocksdb::BackupEngineOptions BackupOptions(const std::string& backup_dir) {
 }
 
 Result<std::unique_ptr<BackupRun>> BackupRun::Open(
-    const std::string& backup_dir, rocksdb::DB* db) {
+    const std::string& backup_dir, rocksdb::DB* events,
+    rocksdb::DB* read_models) {
   std::error_code ec;
   fs::create_directories(backup_dir, ec);
   if (ec) {
@@ -116,45 +148,81 @@ Result<std::unique_ptr<BackupRun>> BackupRun::Open(
     return Status::IOError("cannot lock " + lock_path + ": " +
                            std::strerror(err));
   }
-  std::unique_ptr<BackupRun> run(new BackupRun(db, fd));
-  run->info_log_ = db->GetDBOptions().info_log;
-  rocksdb::BackupEngineOptions options = BackupOptions(backup_dir);
-  options.info_log = run->info_log_.get();
+  std::unique_ptr<BackupRun> run(new BackupRun(fd));
+  auto opened = OpenEngine(backup_dir, events);
+  if (!opened.has_value()) return opened.error();
+  run->events_ = std::move(*opened);
+  opened = OpenEngine(ReadModelBackupDir(backup_dir), read_models);
+  if (!opened.has_value()) return opened.error();
+  run->read_models_ = std::move(*opened);
+  return run;
+}
+
+Result<BackupRun::Engine> BackupRun::OpenEngine(const std::string& dir,
+                                                rocksdb::DB* db) {
+  Engine e;
+  e.db = db;
+  e.info_log = db->GetDBOptions().info_log;
+  rocksdb::BackupEngineOptions options = BackupOptions(dir);
+  options.info_log = e.info_log.get();
   rocksdb::BackupEngine* engine = nullptr;
   rocksdb::IOStatus s =
       rocksdb::BackupEngine::Open(options, db->GetEnv(), &engine);
   if (!s.ok()) return FromRocksDb(s);
-  run->engine_.reset(engine);
-  return run;
+  e.engine.reset(engine);
+  return e;
 }
 
 BackupRun::~BackupRun() {
-  engine_.reset();  // before the lock goes
+  events_.engine.reset();  // before the lock goes
+  read_models_.engine.reset();
   ::close(lock_fd_);
 }
 
 Result<BackupInfo> BackupRun::Create(bool flush) {
   rocksdb::CreateBackupOptions options;
   options.flush_before_backup = flush;
+  const auto failed = [this](const rocksdb::IOStatus& s) -> Status {
+    if (stopped_.load(std::memory_order_acquire)) {
+      // The engine deleted the partial backup (CreateNewBackup cleans up
+      // after itself on failure; what a crash leaves, the next one does).
+      return Status::Unavailable(
+          "the store is closing: the backup was stopped and not kept");
+    }
+    return FromRocksDb(s);
+  };
+  // The read models first: they were made from events committed before,
+  // so the events' backup, taken after, holds every event they cover, and
+  // a restored read model is never ahead of its log.
+  rocksdb::BackupID models = 0;
+  rocksdb::IOStatus s =
+      read_models_.engine->CreateNewBackup(options, read_models_.db, &models);
+  if (!s.ok()) return failed(s);
   rocksdb::BackupID id = 0;
-  rocksdb::IOStatus s = engine_->CreateNewBackup(options, db_, &id);
-  if (!s.ok() && stopped_.load(std::memory_order_acquire)) {
-    // The engine deleted the partial backup (CreateNewBackup cleans up
-    // after itself on failure; what a crash leaves, the next one does).
-    return Status::Unavailable(
-        "the store is closing: the backup was stopped and not kept");
+  s = events_.engine->CreateNewBackupWithMetadata(
+      options, events_.db, ReadModelsMetadata(models), &id);
+  if (!s.ok()) {
+    read_models_.engine->DeleteBackup(models).PermitUncheckedError();
+    return failed(s);
   }
-  if (!s.ok()) return FromRocksDb(s);
-  rocksdb::BackupInfo info;
-  if (rocksdb::Status g = engine_->GetBackupInfo(id, &info); !g.ok()) {
+  rocksdb::BackupInfo info, models_info;
+  if (rocksdb::Status g = events_.engine->GetBackupInfo(id, &info); !g.ok()) {
     return FromRocksDb(g);
   }
-  return ToInfo(info);
+  if (rocksdb::Status g =
+          read_models_.engine->GetBackupInfo(models, &models_info);
+      !g.ok()) {
+    return FromRocksDb(g);
+  }
+  BackupInfo out = ToInfo(info);
+  out.size_bytes += models_info.size;
+  return out;
 }
 
 void BackupRun::Stop() {
   stopped_.store(true, std::memory_order_release);
-  engine_->StopBackup();
+  events_.engine->StopBackup();
+  read_models_.engine->StopBackup();
 }
 
 Result<std::vector<BackupInfo>> ListBackups(const std::string& backup_dir) {
@@ -166,8 +234,25 @@ Result<std::vector<BackupInfo>> ListBackups(const std::string& backup_dir) {
   if (!reader.has_value()) return reader.error();
   std::vector<rocksdb::BackupInfo> infos;
   (*reader)->GetBackupInfo(&infos);  // oldest first; damaged ones left out
+  // The read models' sizes, when any backup has them.
+  std::map<rocksdb::BackupID, uint64_t> model_sizes;
+  auto models = HoldsBackups(ReadModelBackupDir(backup_dir));
+  if (!models.has_value()) return models.error();
+  if (*models) {
+    auto models_reader = OpenReader(ReadModelBackupDir(backup_dir));
+    if (!models_reader.has_value()) return models_reader.error();
+    std::vector<rocksdb::BackupInfo> model_infos;
+    (*models_reader)->GetBackupInfo(&model_infos);
+    for (const auto& m : model_infos) model_sizes[m.backup_id] = m.size;
+  }
   out.reserve(infos.size());
-  for (const rocksdb::BackupInfo& info : infos) out.push_back(ToInfo(info));
+  for (const rocksdb::BackupInfo& info : infos) {
+    BackupInfo b = ToInfo(info);
+    if (auto m = ReadModelsOf(info); m && model_sizes.count(*m) > 0) {
+      b.size_bytes += model_sizes[*m];
+    }
+    out.push_back(b);
+  }
   return out;
 }
 
@@ -219,12 +304,31 @@ Status RestoreBackup(const std::string& backup_dir, std::optional<uint32_t> id,
 
   // Every file's size and crc32c against what the backup recorded, before
   // a byte is written (the restore checks them again as it copies).
-  rocksdb::IOStatus verified = (*reader)->VerifyBackup(info.backup_id, true);
-  if (!verified.ok()) {
+  const auto verify = [&which](rocksdb::BackupEngineReadOnly& engine,
+                               rocksdb::BackupID backup) -> Status {
+    rocksdb::IOStatus verified = engine.VerifyBackup(backup, true);
+    if (verified.ok()) return Status::Ok();
     return verified.IsIOError() && !verified.IsPathNotFound()
                ? FromRocksDb(verified)
                : Status::Corruption(which +
                                     " is damaged: " + verified.ToString());
+  };
+  if (Status v = verify(**reader, info.backup_id); !v.ok()) return v;
+  // Its read models, if it has them (a backup without them, or whose read
+  // models are gone, restores events only: read models rebuild from 0).
+  const std::optional<rocksdb::BackupID> models = ReadModelsOf(info);
+  std::unique_ptr<rocksdb::BackupEngineReadOnly> models_reader;
+  if (models) {
+    auto opened = OpenReader(ReadModelBackupDir(backup_dir));
+    if (!opened.has_value()) return opened.error();
+    models_reader = std::move(*opened);
+    rocksdb::BackupInfo models_info;
+    if (!models_reader->GetBackupInfo(*models, &models_info).ok()) {
+      return Status::Corruption(which +
+                                " is damaged: its read models' backup " +
+                                std::to_string(*models) + " is missing");
+    }
+    if (Status v = verify(*models_reader, *models); !v.ok()) return v;
   }
 
   if (!exists) {
@@ -235,6 +339,12 @@ Status RestoreBackup(const std::string& backup_dir, std::optional<uint32_t> id,
   }
   rocksdb::IOStatus restored = (*reader)->RestoreDBFromBackup(
       rocksdb::RestoreOptions(), info.backup_id, data_dir, data_dir);
+  if (restored.ok() && models_reader) {
+    const std::string models_dir =
+        (fs::path(data_dir) / Db::kProjectionsDir).string();
+    restored = models_reader->RestoreDBFromBackup(
+        rocksdb::RestoreOptions(), *models, models_dir, models_dir);
+  }
   if (!restored.ok()) {
     Undo(data_dir, !exists);
     return FromRocksDb(restored);

@@ -71,12 +71,16 @@ using rocksdb::Slice;
 //   that replayed a WAL writes and syncs an empty batch (19 bytes) into the
 //   new one: that is not a write of the store, hence kMinWriteBytes. (With
 //   --durability wal the WAL is not synced per write, so there every WAL
-//   error needs a restart.)
+//   error needs a restart.) The read models' WAL (projections/) is never
+//   synced per write: there a write appended whole is the mark, since an
+//   unsynced write that reached the WAL also reached a memtable.
 class StoreFileSystem final : public rocksdb::FileSystemWrapper {
  public:
   StoreFileSystem(const std::shared_ptr<rocksdb::FileSystem>& base,
                   const std::string& dir)
-      : rocksdb::FileSystemWrapper(base), dir_(Normal(dir)) {}
+      : rocksdb::FileSystemWrapper(base),
+        dir_(Normal(dir)),
+        projections_dir_(dir_ / Db::kProjectionsDir) {}
   const char* Name() const override { return "CairnStoreFileSystem"; }
 
   IOStatus NewWritableFile(const std::string& f, const FileOptions& o,
@@ -159,10 +163,13 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
   // than any batch of the store (a key and its value at least).
   static constexpr uint64_t kMinWriteBytes = 64;
 
-  // A WAL: its errors are data loss until a write was synced in it.
+  // A WAL: its errors are data loss until a write was synced in it (or,
+  // `when_appended`, appended to it).
   class WalFile final : public rocksdb::FSWritableFileOwnerWrapper {
    public:
-    using FSWritableFileOwnerWrapper::FSWritableFileOwnerWrapper;
+    WalFile(std::unique_ptr<FSWritableFile> file, bool when_appended)
+        : FSWritableFileOwnerWrapper(std::move(file)),
+          when_appended_(when_appended) {}
     IOStatus Append(const Slice& data, const IOOptions& o,
                     IODebugContext* d) override {
       return Appended(target()->Append(data, o, d), data.size());
@@ -196,8 +203,12 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
 
    private:
     IOStatus Appended(IOStatus s, size_t bytes) {
-      if (s.ok()) appended_.fetch_add(bytes);
-      return Failed(std::move(s));
+      if (!s.ok()) return Failed(std::move(s));
+      if (appended_.fetch_add(bytes) + bytes > kMinWriteBytes &&
+          when_appended_) {
+        synced_.store(true);
+      }
+      return s;
     }
     IOStatus Synced(IOStatus s) {
       // What was appended before the sync began is durable once it ends.
@@ -209,6 +220,7 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
       if (!s.ok() && !synced_.load()) s.SetDataLoss(true);
       return s;
     }
+    const bool when_appended_;
     std::atomic<uint64_t> appended_{0};
     std::atomic<bool> synced_{false};
   };
@@ -222,18 +234,20 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
   void Wrap(const std::string& name,
             std::unique_ptr<FSWritableFile>* file) const {
     const std::filesystem::path path = Normal(name);
-    if (path.parent_path() != dir_) return;  // e.g. a backup's copy
+    const bool read_models = path.parent_path() == projections_dir_;
+    if (path.parent_path() != dir_ && !read_models) return;  // a backup's copy
     const std::string base = path.filename().string();
     if (base == "LOG") {
       *file = std::make_unique<InfoLogFile>(std::move(*file));
     } else if (base.size() > 4 && base.ends_with(".log") &&
                std::all_of(base.begin(), base.end() - 4,
                            [](char c) { return c >= '0' && c <= '9'; })) {
-      *file = std::make_unique<WalFile>(std::move(*file));
+      *file = std::make_unique<WalFile>(std::move(*file), read_models);
     }
   }
 
   const std::filesystem::path dir_;
+  const std::filesystem::path projections_dir_;
 };
 
 class EventStoreImpl final : public EventStore {
@@ -332,6 +346,9 @@ class EventStoreImpl final : public EventStore {
       db_->db()
           ->Flush(rocksdb::FlushOptions(), db_->families())
           .PermitUncheckedError();
+      db_->projection_db()
+          ->Flush(rocksdb::FlushOptions(), db_->projection_families())
+          .PermitUncheckedError();
     });
   }
 
@@ -381,7 +398,7 @@ Result<BackupInfo> EventStoreImpl::CreateBackup(const std::string& backup_dir) {
     return closing_;
   };
   if (closing()) return Status::Unavailable("the store is closed");
-  auto run = BackupRun::Open(backup_dir, db_->db());
+  auto run = BackupRun::Open(backup_dir, db_->db(), db_->projection_db());
   if (!run.has_value()) return run.error();
   {
     // Registered under the lock Close takes to stop it: either Close sees

@@ -131,7 +131,7 @@ class PositionRuns {
   std::vector<std::pair<uint64_t, uint64_t>> runs_;
 };
 
-// A 'P' entry of the directory.
+// A 'P' entry of the read models' instance.
 struct RawCheckpoint {
   std::string physical;
   uint32_t tenant = 0;
@@ -215,6 +215,8 @@ class Inspector {
   }
 
   Status ReadDirectory();
+  // The projections' checkpoints and aliases.
+  Status ReadProjectionMeta();
   void ReportFamilies();
   void ReportCheckpoints();
 
@@ -248,6 +250,8 @@ class Inspector {
   std::vector<TenantInfo> tenants_;  // in name order
   std::unordered_map<uint32_t, size_t> by_id_;
   std::map<std::string, std::string> aliases_;  // 'A': name -> physical
+  // The events' directory still holds projection entries ('P', 'A').
+  bool legacy_projections_ = false;
   std::vector<RawCheckpoint> checkpoints_;
   std::optional<uint64_t> next_stream_id_;
   std::unordered_set<uint64_t> shared_stream_ids_;  // given to two streams
@@ -314,23 +318,18 @@ Status Inspector::ReadDirectory() {
           Problem(bad() + "not a known counter, or not of its size");
         }
         break;
-      case 'P': {
-        // 'P' u32 length, physical name, u32 tenant -> u64 position, u32
-        // version.
-        const uint32_t length =
-            key.size() >= 5 ? keys::GetBigEndian32(key.data() + 1) : 0;
-        if (key.size() < 5 || key.size() - 9 != length || value.size() != 12) {
-          Problem(bad() + "not a projection checkpoint");
-          break;
-        }
-        checkpoints_.push_back({std::string(key.substr(5, length)),
-                                keys::GetBigEndian32(key.data() + 5 + length),
-                                keys::GetBigEndian64(value.data()),
-                                keys::GetBigEndian32(value.data() + 8)});
-        break;
-      }
+      case 'P':
       case 'A':
-        aliases_[std::string(key.substr(1))] = std::string(value);
+        // cairnd moves them into the read models' instance when it next
+        // opens the store (storage/FORMAT.md, "projections/").
+        if (!legacy_projections_) {
+          Problem(
+              "directory: projection checkpoints or aliases of the "
+              "layout before projections/ (entry " +
+              Printable(key) +
+              "): cairnd moves them when it next opens the store");
+        }
+        legacy_projections_ = true;
         break;
       default:
         Problem("directory: unknown entry " + Printable(key));
@@ -338,6 +337,7 @@ Status Inspector::ReadDirectory() {
   }
   // Without the directory there is nothing to report.
   if (!scan->status().ok()) return FromRocksDb(scan->status());
+  if (Status st = ReadProjectionMeta(); !st.ok()) return st;
 
   for (auto& [name, id] : named) {
     if (id == 0) Problem("directory: tenant " + name + " has id 0");
@@ -389,11 +389,33 @@ Status Inspector::ReadDirectory() {
   return Status::Ok();
 }
 
+Status Inspector::ReadProjectionMeta() {
+  Scan scan(db_->projection_db(), db_->projection_meta(), "");
+  for (scan.SeekToStart(); scan->Valid(); scan->Next()) {
+    const std::string_view key = scan->key().ToStringView();
+    const std::string_view value = scan->value().ToStringView();
+    if (key.starts_with(keys::kProjectionAliasTag)) {
+      aliases_[std::string(key.substr(1))] = std::string(value);
+      continue;
+    }
+    const auto checkpoint = keys::DecodeProjectionCheckpointKey(key);
+    if (!checkpoint || value.size() != keys::kProjectionCheckpointBytes) {
+      Problem("projections: entry " + Printable(key) +
+              ": not a projection checkpoint or alias");
+      continue;
+    }
+    checkpoints_.push_back({std::string(checkpoint->physical),
+                            checkpoint->tenant,
+                            keys::GetBigEndian64(value.data()),
+                            keys::GetBigEndian32(value.data() + 8)});
+  }
+  return FromRocksDb(scan->status());
+}
+
 void Inspector::ReportFamilies() {
-  rocksdb::DB* db = db_->db();
   using P = rocksdb::DB::Properties;
-  for (rocksdb::ColumnFamilyHandle* h : db_->families()) {
-    if (h->GetName() == rocksdb::kDefaultColumnFamilyName) continue;
+  const auto report = [this](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h) {
+    if (h->GetName() == rocksdb::kDefaultColumnFamilyName) return;
     FamilyReport f;
     f.family = h->GetName();
     uint64_t v = 0;
@@ -401,6 +423,10 @@ void Inspector::ReportFamilies() {
     if (db->GetIntProperty(h, P::kCurSizeAllMemTables, &v)) f.bytes += v;
     if (db->GetIntProperty(h, P::kEstimateNumKeys, &v)) f.keys = v;
     report_.families.push_back(std::move(f));
+  };
+  for (rocksdb::ColumnFamilyHandle* h : db_->families()) report(db_->db(), h);
+  for (rocksdb::ColumnFamilyHandle* h : db_->projection_families()) {
+    report(db_->projection_db(), h);
   }
 }
 
@@ -412,7 +438,7 @@ void Inspector::ReportCheckpoints() {
     if (name.empty() || physical.compare(0, name.size() + 1, name + "#") != 0 ||
         generation.empty() ||
         generation.find_first_not_of("0123456789") != std::string::npos) {
-      Problem("directory: projection " + name + ": its alias names " +
+      Problem("projections: projection " + name + ": its alias names " +
               Printable(physical) + ", not " + name + "#GENERATION");
     }
   }
@@ -1034,16 +1060,19 @@ void Inspector::CheckEventIdRecords(TenantCheck& c) {
 // Entries of tenant ids the directory does not name, in every family keyed
 // by tenant: one seek per tenant id.
 void Inspector::VerifyForeignTenants() {
-  std::vector<rocksdb::ColumnFamilyHandle*> families = {
-      db_->events(), db_->streams(), db_->heads(), db_->event_ids()};
-  for (rocksdb::ColumnFamilyHandle* h : db_->families()) {
-    if (h->GetName().rfind(keys::kProjectionFamilyPrefix, 0) == 0) {
-      families.push_back(h);
+  std::vector<std::pair<rocksdb::DB*, rocksdb::ColumnFamilyHandle*>> families;
+  for (rocksdb::ColumnFamilyHandle* h :
+       {db_->events(), db_->streams(), db_->heads(), db_->event_ids()}) {
+    families.emplace_back(db_->db(), h);
+  }
+  for (rocksdb::ColumnFamilyHandle* h : db_->projection_families()) {
+    if (h != db_->projection_meta()) {
+      families.emplace_back(db_->projection_db(), h);
     }
   }
-  for (rocksdb::ColumnFamilyHandle* family : families) {
+  for (const auto& [db, family] : families) {
     const std::string& name = family->GetName();
-    Scan scan(db_->db(), family, "");
+    Scan scan(db, family, "");
     scan.SeekToStart();
     while (scan->Valid()) {
       const std::string_view key = scan->key().ToStringView();

@@ -15,7 +15,9 @@
 namespace cairn::storage {
 
 // One backup being taken (EventStore::CreateBackup): the backup directory
-// locked against every other writer, and a BackupEngine open on it.
+// locked against every other writer, and two BackupEngines open, one on it
+// for the events' instance and one on its projections/ for the read
+// models' (storage/FORMAT.md, "Backups").
 //
 // The engine is opened per backup, not kept: opening reads the meta files
 // afresh, so the new backup's id follows whatever was written to the
@@ -37,11 +39,12 @@ namespace cairn::storage {
 class BackupRun {
  public:
   // Creates `backup_dir` if absent, locks it (Busy when another writer
-  // holds it) and opens the engine for a backup of `db`, which must outlive
-  // this object. The engine reads `db`'s files through its Env and writes
-  // its messages to its RocksDB LOG.
+  // holds it) and opens the engines for a backup of `events` and
+  // `read_models`, which must outlive this object. Each engine reads its
+  // instance's files through its Env and writes its messages to its LOG.
   static Result<std::unique_ptr<BackupRun>> Open(const std::string& backup_dir,
-                                                 rocksdb::DB* db);
+                                                 rocksdb::DB* events,
+                                                 rocksdb::DB* read_models);
   ~BackupRun();  // unlocks
   BackupRun(const BackupRun&) = delete;
   BackupRun& operator=(const BackupRun&) = delete;
@@ -55,12 +58,19 @@ class BackupRun {
   void Stop();
 
  private:
-  BackupRun(rocksdb::DB* db, int lock_fd) : db_(db), lock_fd_(lock_fd) {}
+  // A BackupEngine on `dir` for `db`, logging to `db`'s info log.
+  struct Engine {
+    rocksdb::DB* db = nullptr;
+    std::shared_ptr<rocksdb::Logger> info_log;  // outlives the engine
+    std::unique_ptr<rocksdb::BackupEngine> engine;
+  };
+  static Result<Engine> OpenEngine(const std::string& dir, rocksdb::DB* db);
 
-  rocksdb::DB* const db_;
+  explicit BackupRun(int lock_fd) : lock_fd_(lock_fd) {}
+
   const int lock_fd_;
-  std::shared_ptr<rocksdb::Logger> info_log_;  // outlives the engine
-  std::unique_ptr<rocksdb::BackupEngine> engine_;
+  Engine events_;
+  Engine read_models_;
   std::atomic<bool> stopped_{false};
 };
 
@@ -70,5 +80,8 @@ class BackupRun {
 // in one directory), every file synced, one copying thread so that a
 // backup takes little from the write path.
 rocksdb::BackupEngineOptions BackupOptions(const std::string& backup_dir);
+
+// Where the read models' backups go, inside a backup directory.
+std::string ReadModelBackupDir(const std::string& backup_dir);
 
 }  // namespace cairn::storage

@@ -83,6 +83,50 @@ Result<std::string> MakeTempDir(const char* prefix) {
   return path;
 }
 
+// Opens one of the store's instances: a primary, or, with a
+// `secondary_dir`, a secondary instance keeping its own files there.
+rocksdb::Status OpenInstance(
+    const rocksdb::DBOptions& options, const std::string& dir,
+    const std::string& secondary_dir,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& families,
+    std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** raw) {
+  if (secondary_dir.empty()) {
+    return rocksdb::DB::Open(options, dir, families, handles, raw);
+  }
+  for (int attempt = 1;; ++attempt) {
+    rocksdb::Status s = rocksdb::DB::OpenAsSecondary(
+        options, dir, secondary_dir, families, handles, raw);
+    // The open replays the primary's WAL as it is then: every read of
+    // this instance sees that committed state, nothing later. No
+    // TryCatchUpWithPrimary: RocksDB 7.8's crashes (in
+    // VersionStorageInfo::LevelSummary) on a directory whose MANIFEST
+    // records dropped column families, as a projection rebuild leaves
+    // (found by tests/fault/crash_loop_test.cc).
+    if (s.ok()) return s;
+    // A file the primary replaced while this instance opened it (a new
+    // MANIFEST, a compaction's inputs, an obsolete WAL) is missing for a
+    // moment: open again.
+    const bool transient =
+        s.IsTryAgain() || s.IsPathNotFound() || s.IsNotFound();
+    if (!transient || attempt == 3) return s;
+  }
+}
+
+// The projection families of the instance in `dir`, by their names.
+std::vector<std::string> ProjectionFamilyNames(
+    const rocksdb::DBOptions& options, const std::string& dir) {
+  std::vector<std::string> existing, names;
+  // A failed listing is a new directory: none exist yet.
+  rocksdb::DB::ListColumnFamilies(options, dir, &existing)
+      .PermitUncheckedError();
+  for (const auto& name : existing) {
+    if (name.rfind(keys::kProjectionFamilyPrefix, 0) == 0) {
+      names.push_back(name);
+    }
+  }
+  return names;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Db>> Db::Open(const Options& options,
@@ -132,26 +176,12 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
       hint(keys::kStreamIndexPrefixBytes);
   families[5].options.memtable_insert_with_hint_prefix_extractor = hint(4);
 
-  // Projection families that exist already ("projection." + name).
   std::unique_ptr<Db> db(new Db());
-  db->projection_options_ = FamilyOptions(cache, 10, 0);
   std::vector<std::string> existing;
   const rocksdb::Status listed =
       rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
   if (options.read_only) {
     if (Status s = FindStore(dir, listed, existing); !s.ok()) return s;
-  }
-  // Otherwise a failed listing is a new directory: none exist yet.
-  for (const auto& name : existing) {
-    if (name.rfind(keys::kProjectionFamilyPrefix, 0) == 0) {
-      families.emplace_back(name, db->projection_options_);
-    }
-  }
-
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s;
-  if (options.read_only) {
     // A secondary instance rather than OpenForReadOnly: it is meant to run
     // beside the primary (a read-only instance beside a writer is undefined,
     // rocksdb/db.h). It keeps its info log in a directory of its own, and
@@ -163,34 +193,25 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
     db_options.max_open_files = -1;
     db_options.create_if_missing = false;
     db_options.create_missing_column_families = false;
-    for (int attempt = 1;; ++attempt) {
-      s = rocksdb::DB::OpenAsSecondary(db_options, dir, db->secondary_dir_,
-                                       families, &handles, &raw);
-      // The open replays the primary's WAL as it is then: every read of
-      // this instance sees that committed state, nothing later. No
-      // TryCatchUpWithPrimary: RocksDB 7.8's crashes (in
-      // VersionStorageInfo::LevelSummary) on a directory whose MANIFEST
-      // records dropped column families, as a projection rebuild leaves
-      // (found by tests/fault/crash_loop_test.cc).
-      if (s.ok()) break;
-      // A file the primary replaced while this instance opened it (a new
-      // MANIFEST, a compaction's inputs, an obsolete WAL) is missing for a
-      // moment: open again.
-      const bool transient =
-          s.IsTryAgain() || s.IsPathNotFound() || s.IsNotFound();
-      if (!transient || attempt == 3) break;
-    }
-  } else {
-    s = rocksdb::DB::Open(db_options, dir, families, &handles, &raw);
   }
+  // Otherwise a failed listing is a new directory: none exist yet.
+  // Projection families of a store written before the read models had an
+  // instance of their own are moved out of it (MoveProjections).
+  for (const auto& name : existing) {
+    if (name.rfind(keys::kProjectionFamilyPrefix, 0) == 0) {
+      families.emplace_back(name, FamilyOptions(cache, 10, 0));
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = OpenInstance(db_options, dir, db->secondary_dir_,
+                                   families, &handles, &raw);
   if (!s.ok()) return FromRocksDb(s);
   db->db_.reset(raw);
   constexpr size_t kFixed = 6;
   db->handles_.assign(handles.begin(), handles.begin() + kFixed);
-  for (size_t i = kFixed; i < handles.size(); ++i) {
-    db->projections_[handles[i]->GetName().substr(
-        std::string_view(keys::kProjectionFamilyPrefix).size())] = handles[i];
-  }
+  db->legacy_.assign(handles.begin() + kFixed, handles.end());
 
   switch (options.durability) {
     case Durability::kFsync:
@@ -203,11 +224,211 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
       db->write_options_.disableWAL = true;
       break;
   }
+  db->projection_write_options_ = db->write_options_;
+  db->projection_write_options_.sync = false;
+
+  if (Status opened = db->OpenProjections(options, dir, db_options, cache);
+      !opened.ok()) {
+    return opened;
+  }
+  if (!db->legacy_.empty() && !options.read_only) {
+    if (Status moved = db->MoveProjections(); !moved.ok()) return moved;
+  }
+  if (!options.read_only) {
+    if (Status dropped = db->DropReadModelsAheadOfLog(); !dropped.ok()) {
+      return dropped;
+    }
+  }
   return db;
 }
 
+Status Db::OpenProjections(const Options& options, const std::string& dir,
+                           rocksdb::DBOptions db_options,
+                           const std::shared_ptr<rocksdb::Cache>& cache) {
+  std::string path = (std::filesystem::path(dir) / kProjectionsDir).string();
+  std::string secondary;
+  if (options.read_only) {
+    secondary = secondary_dir_ + "/" + kProjectionsDir;
+    std::error_code ec;
+    std::filesystem::create_directories(secondary, ec);
+    if (ec) return Status::IOError("cannot create " + secondary);
+    if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
+      // No read models yet (a store this version has not opened): an
+      // empty instance of the secondary's own, so that reads find none and
+      // nothing is created in `dir`.
+      path = secondary + "/empty";
+      secondary.clear();
+      db_options.create_if_missing = true;
+      db_options.create_missing_column_families = true;
+    }
+  }
+  // Read models are written in large batches, a pass of the runner at a
+  // time; their WAL only has to bring back what a crash took from the
+  // memtables, so it is kept shorter than the events'.
+  db_options.max_total_wal_size = size_t{128} << 20;
+  // Smaller memtables than the events': a pass rewrites the same learners'
+  // documents, so a memtable holds mostly superseded versions, and a
+  // smaller skip list is quicker to insert into; RocksDB also preallocates
+  // each WAL file at about one memtable's size.
+  projection_options_ = FamilyOptions(cache, 10, 0);
+  projection_options_.write_buffer_size = size_t{16} << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, projection_options_}};
+  for (const auto& name : ProjectionFamilyNames(db_options, path)) {
+    families.emplace_back(name, projection_options_);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      OpenInstance(db_options, path, secondary, families, &handles, &raw);
+  if (!s.ok()) return FromRocksDb(s);
+  projection_db_.reset(raw);
+  projection_meta_ = handles[0];
+  std::lock_guard lock(mu_);
+  for (size_t i = 1; i < handles.size(); ++i) {
+    projections_[handles[i]->GetName().substr(
+        std::string_view(keys::kProjectionFamilyPrefix).size())] = handles[i];
+  }
+  return Status::Ok();
+}
+
+// Before this version, read models were column families of the events'
+// instance, their checkpoints and aliases ('P', 'A') entries of its
+// directory. The move is done again until its one commit point, the write
+// that deletes those entries from the events' directory: until then the
+// copy may be cut off and is started over; after it, what is left in the
+// events' instance is only dropped.
+Status Db::MoveProjections() {
+  const std::string meta_begin[] = {keys::kProjectionAliasTag,
+                                    keys::kProjectionCheckpointTag};
+  bool past_commit_point = true;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), directory()));
+    for (const auto& begin : meta_begin) {
+      it->Seek(begin);
+      if (it->Valid() && it->key().starts_with(begin)) {
+        past_commit_point = false;
+      }
+    }
+    if (!it->status().ok()) return FromRocksDb(it->status());
+  }
+  if (!past_commit_point) {
+    // The copy, with no WAL of its own: a flush makes it durable at once.
+    rocksdb::WriteOptions copy;
+    copy.disableWAL = true;
+    constexpr size_t kChunkBytes = size_t{4} << 20;
+    for (rocksdb::ColumnFamilyHandle* from : legacy_) {
+      const std::string name = from->GetName().substr(
+          std::string_view(keys::kProjectionFamilyPrefix).size());
+      // What an earlier, cut off copy left goes first.
+      if (Status s = DropProjectionFamily(name); !s.ok()) return s;
+      auto to = ProjectionFamily(name, /*create=*/true);
+      if (!to.has_value()) return to.error();
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), from));
+      rocksdb::WriteBatch batch;
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        batch.Put(*to, it->key(), it->value()).PermitUncheckedError();
+        if (batch.GetDataSize() >= kChunkBytes) {
+          auto s = projection_db_->Write(copy, &batch);
+          if (!s.ok()) return FromRocksDb(s);
+          batch.Clear();
+        }
+      }
+      if (!it->status().ok()) return FromRocksDb(it->status());
+      if (auto s = projection_db_->Write(copy, &batch); !s.ok()) {
+        return FromRocksDb(s);
+      }
+    }
+    rocksdb::WriteBatch meta;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), directory()));
+    for (const auto& begin : meta_begin) {
+      meta.DeleteRange(projection_meta_, begin, keys::PrefixEnd(begin))
+          .PermitUncheckedError();
+      for (it->Seek(begin); it->Valid() && it->key().starts_with(begin);
+           it->Next()) {
+        meta.Put(projection_meta_, it->key(), it->value())
+            .PermitUncheckedError();
+      }
+    }
+    if (!it->status().ok()) return FromRocksDb(it->status());
+    if (auto s = projection_db_->Write(copy, &meta); !s.ok()) {
+      return FromRocksDb(s);
+    }
+    auto s =
+        projection_db_->Flush(rocksdb::FlushOptions(), projection_families());
+    if (!s.ok()) return FromRocksDb(s);
+
+    // The commit point.
+    rocksdb::WriteBatch moved;
+    for (const auto& begin : meta_begin) {
+      moved.DeleteRange(directory(), begin, keys::PrefixEnd(begin))
+          .PermitUncheckedError();
+    }
+    rocksdb::WriteOptions sync;
+    sync.sync = !write_options_.disableWAL;
+    sync.disableWAL = write_options_.disableWAL;
+    if (s = db_->Write(sync, &moved); !s.ok()) return FromRocksDb(s);
+    if (write_options_.disableWAL) {
+      s = db_->Flush(rocksdb::FlushOptions(), families());
+      if (!s.ok()) return FromRocksDb(s);
+    }
+  }
+  for (rocksdb::ColumnFamilyHandle* h : legacy_) {
+    auto s = db_->DropColumnFamily(h);
+    if (!s.ok()) return FromRocksDb(s);
+    db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+  legacy_.clear();
+  return Status::Ok();
+}
+
+// Under --durability fsync a read model never gets ahead of the log: the
+// runner only reads what was synced. Under wal or memory, a crash may take
+// from the events' instance what the read models' kept (the two are
+// written and flushed apart): such a tenant's state of that projection
+// goes, with its checkpoint, and is rebuilt from the log.
+Status Db::DropReadModelsAheadOfLog() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      projection_db_->NewIterator(rocksdb::ReadOptions(), projection_meta_));
+  rocksdb::WriteBatch batch;
+  const std::string_view tag = keys::kProjectionCheckpointTag;
+  for (it->Seek(tag); it->Valid() && it->key().starts_with(tag); it->Next()) {
+    const auto key =
+        keys::DecodeProjectionCheckpointKey(it->key().ToStringView());
+    const std::string_view value = it->value().ToStringView();
+    // What is not a checkpoint is left to cairnctl inspect to name.
+    if (!key || value.size() != keys::kProjectionCheckpointBytes) continue;
+    std::string end;
+    auto s = db_->Get(rocksdb::ReadOptions(), directory(),
+                      keys::LogEndKey(TenantId(key->tenant)), &end);
+    if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s);
+    const uint64_t log_end =
+        s.ok() && end.size() == 8 ? keys::GetBigEndian64(end.data()) : 0;
+    if (keys::GetBigEndian64(value.data()) <= log_end) continue;
+    batch.Delete(projection_meta_, it->key()).PermitUncheckedError();
+    auto family = ProjectionFamily(key->physical, /*create=*/false);
+    if (!family.has_value()) return family.error();
+    if (*family != nullptr) {
+      std::string begin;
+      keys::PutBigEndian32(&begin, key->tenant);
+      batch.DeleteRange(*family, begin, keys::PrefixEnd(begin))
+          .PermitUncheckedError();
+    }
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status());
+  if (batch.Count() == 0) return Status::Ok();
+  return FromRocksDb(projection_db_->Write(write_options_, &batch));
+}
+
 std::vector<rocksdb::ColumnFamilyHandle*> Db::families() const {
-  std::vector<rocksdb::ColumnFamilyHandle*> all = handles_;
+  return handles_;
+}
+
+std::vector<rocksdb::ColumnFamilyHandle*> Db::projection_families() const {
+  std::vector<rocksdb::ColumnFamilyHandle*> all = {projection_meta_};
   std::lock_guard lock(mu_);
   for (const auto& [name, h] : projections_) all.push_back(h);
   return all;
@@ -220,7 +441,7 @@ Result<rocksdb::ColumnFamilyHandle*> Db::ProjectionFamily(std::string_view name,
   if (it != projections_.end()) return it->second;
   if (!create) return static_cast<rocksdb::ColumnFamilyHandle*>(nullptr);
   rocksdb::ColumnFamilyHandle* h = nullptr;
-  auto s = db_->CreateColumnFamily(
+  auto s = projection_db_->CreateColumnFamily(
       projection_options_,
       std::string(keys::kProjectionFamilyPrefix) + std::string(name), &h);
   if (!s.ok()) return FromRocksDb(s);
@@ -232,9 +453,9 @@ Status Db::DropProjectionFamily(std::string_view name) {
   std::lock_guard lock(mu_);
   auto it = projections_.find(name);
   if (it == projections_.end()) return Status::Ok();
-  auto s = db_->DropColumnFamily(it->second);
+  auto s = projection_db_->DropColumnFamily(it->second);
   if (!s.ok()) return FromRocksDb(s);
-  db_->DestroyColumnFamilyHandle(it->second).PermitUncheckedError();
+  projection_db_->DestroyColumnFamilyHandle(it->second).PermitUncheckedError();
   projections_.erase(it);
   return Status::Ok();
 }
@@ -243,7 +464,7 @@ Status Db::RetireProjectionFamily(std::string_view name) {
   std::lock_guard lock(mu_);
   auto it = projections_.find(name);
   if (it == projections_.end()) return Status::Ok();
-  auto s = db_->DropColumnFamily(it->second);
+  auto s = projection_db_->DropColumnFamily(it->second);
   if (!s.ok()) return FromRocksDb(s);
   retired_.push_back(it->second);
   projections_.erase(it);
@@ -251,20 +472,32 @@ Status Db::RetireProjectionFamily(std::string_view name) {
 }
 
 Db::~Db() {
-  for (auto* h : families()) {
-    db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  }
-  for (auto* h : retired_) {
-    db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  if (projection_db_) {
+    for (auto* h : projection_families()) {
+      projection_db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
+    for (auto* h : retired_) {
+      projection_db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
+    // As below: what the read models lose here is rebuilt from the log.
+    projection_db_->Close().PermitUncheckedError();
+    projection_db_.reset();
   }
   retired_.clear();
-  handles_.clear();
   projections_.clear();
   if (db_) {
+    for (auto* h : handles_) {
+      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
+    for (auto* h : legacy_) {
+      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
     // Close reports errors that the destructor would swallow anyway; the
     // data is safe in the WAL or was flushed by EventStore::Close.
     db_->Close().PermitUncheckedError();
   }
+  handles_.clear();
+  legacy_.clear();
   db_.reset();
   if (!secondary_dir_.empty()) {
     std::error_code ec;

@@ -55,6 +55,43 @@ std::string StreamNameKey(TenantId tenant, std::string_view stream) {
   return k;
 }
 
+std::string ProjectionCheckpointPrefix(std::string_view physical) {
+  std::string out = kProjectionCheckpointTag;
+  PutBigEndian32(&out, static_cast<uint32_t>(physical.size()));
+  out.append(physical);
+  return out;
+}
+
+std::string ProjectionCheckpointKey(std::string_view physical,
+                                    TenantId tenant) {
+  std::string out = ProjectionCheckpointPrefix(physical);
+  PutBigEndian32(&out, tenant.value());
+  return out;
+}
+
+std::optional<ProjectionCheckpointKeyParts> DecodeProjectionCheckpointKey(
+    std::string_view key) {
+  if (key.size() < 9 || key[0] != kProjectionCheckpointTag[0]) {
+    return std::nullopt;
+  }
+  const uint32_t length = GetBigEndian32(key.data() + 1);
+  if (key.size() - 9 != length) return std::nullopt;
+  return ProjectionCheckpointKeyParts{key.substr(5, length),
+                                      GetBigEndian32(key.data() + 5 + length)};
+}
+
+std::string EncodeProjectionCheckpoint(uint64_t next_position,
+                                       uint32_t version) {
+  std::string out;
+  PutBigEndian64(&out, next_position);
+  PutBigEndian32(&out, version);
+  return out;
+}
+
+std::string ProjectionAliasKey(std::string_view projection) {
+  return kProjectionAliasTag + std::string(projection);
+}
+
 std::string LogEndKey(TenantId tenant) {
   std::string k;
   k.push_back('L');

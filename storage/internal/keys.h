@@ -21,6 +21,8 @@ inline constexpr char kStreamsFamily[] = "streams";
 inline constexpr char kHeadsFamily[] = "heads";
 inline constexpr char kEventIdsFamily[] = "event_ids";
 // One family per projection: this prefix, then the projection's name.
+// They, and the projections' checkpoints and aliases, are in the read
+// models' own instance (the data directory's projections/).
 inline constexpr char kProjectionFamilyPrefix[] = "projection.";
 
 inline constexpr uint32_t kFormatVersion = 1;
@@ -41,6 +43,26 @@ std::string LogEndKey(TenantId tenant);
 inline constexpr char kFormatKey[] = "Mformat";                // -> u32
 inline constexpr char kNextStreamIdKey[] = "Mnext_stream_id";  // -> u64
 inline constexpr size_t kStreamNameKeyPrefixBytes = 5;
+
+// --- the read models' default family: projection checkpoints, aliases ---
+// 'P' u32 length, physical name, u32 tenant -> ProjectionCheckpoint; one
+// physical name's keys share ProjectionCheckpointPrefix.
+std::string ProjectionCheckpointPrefix(std::string_view physical);
+std::string ProjectionCheckpointKey(std::string_view physical, TenantId tenant);
+inline constexpr char kProjectionCheckpointTag[] = "P";
+struct ProjectionCheckpointKeyParts {
+  std::string_view physical;
+  uint32_t tenant;
+};
+std::optional<ProjectionCheckpointKeyParts> DecodeProjectionCheckpointKey(
+    std::string_view key);
+// u64 next position, u32 version
+std::string EncodeProjectionCheckpoint(uint64_t next_position,
+                                       uint32_t version);
+inline constexpr size_t kProjectionCheckpointBytes = 12;
+// 'A' projection name -> physical name
+std::string ProjectionAliasKey(std::string_view projection);
+inline constexpr char kProjectionAliasTag[] = "A";
 
 // --- events family: tenant(4) position(8) -> EventRecord ---
 std::string EventKey(TenantId tenant, GlobalPosition position);

@@ -21,20 +21,6 @@ std::string StateKey(TenantId tenant, std::string_view key) {
   return out;
 }
 
-// The checkpoints of a projection, in the directory family.
-std::string CheckpointPrefix(std::string_view projection) {
-  std::string out = "P";
-  keys::PutBigEndian32(&out, static_cast<uint32_t>(projection.size()));
-  out.append(projection);
-  return out;
-}
-
-std::string CheckpointKey(std::string_view projection, TenantId tenant) {
-  std::string out = CheckpointPrefix(projection);
-  keys::PutBigEndian32(&out, tenant.value());
-  return out;
-}
-
 // Walks `it` down from just below `upper` (from the last key when empty)
 // over the keys starting with `prefix`, stripping the first `strip` bytes.
 Status ScanDown(rocksdb::Iterator* it, const std::string& prefix,
@@ -65,8 +51,9 @@ class Write final : public ProjectionWrite {
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
     std::string value;
-    auto s = batch_.GetFromBatchAndDB(db_->db(), rocksdb::ReadOptions(),
-                                      family_, StateKey(tenant_, key), &value);
+    auto s =
+        batch_.GetFromBatchAndDB(db_->projection_db(), rocksdb::ReadOptions(),
+                                 family_, StateKey(tenant_, key), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) return FromRocksDb(s);
     return std::optional<std::string>(std::move(value));
@@ -83,22 +70,24 @@ class Write final : public ProjectionWrite {
     const std::string upper =
         before.empty() ? keys::PrefixEnd(full) : StateKey(tenant_, before);
     std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(
-        family_, db_->db()->NewIterator(rocksdb::ReadOptions(), family_)));
+        family_,
+        db_->projection_db()->NewIterator(rocksdb::ReadOptions(), family_)));
     return ScanDown(it.get(), full, upper, 4, visit);
   }
 
   // Adds the checkpoint and writes everything.
   Status Commit(const ProjectionCheckpoint& c) {
-    std::string value;
-    keys::PutBigEndian64(&value, c.next_position);
-    keys::PutBigEndian32(&value, c.version);
-    batch_.Put(db_->directory(), CheckpointKey(projection_, tenant_), value)
+    const std::string value =
+        keys::EncodeProjectionCheckpoint(c.next_position, c.version);
+    batch_
+        .Put(db_->projection_meta(),
+             keys::ProjectionCheckpointKey(projection_, tenant_), value)
         .PermitUncheckedError();
     // Projections are rebuilt from the log, and their checkpoint commits
-    // with their state: they need no sync of their own.
-    rocksdb::WriteOptions options = db_->write_options();
-    options.sync = false;
-    auto s = db_->db()->Write(options, batch_.GetWriteBatch());
+    // with their state: they need no sync of their own. (Aliases and drops
+    // below do: a family must never go before the alias that replaces it.)
+    auto s = db_->projection_db()->Write(db_->projection_write_options(),
+                                         batch_.GetWriteBatch());
     batch_.Clear();
     return FromRocksDb(s);
   }
@@ -113,7 +102,7 @@ class Write final : public ProjectionWrite {
 
 // A projection's state lives in a family named after its physical name:
 // the projection's name, or after a rebuild "NAME#G" (generation G). The
-// directory's 'A' entry maps the name to the physical name in use, so a
+// 'A' entry maps the name to the physical name in use, so a
 // rebuild swaps in with one write.
 class ProjectionStoreImpl final : public ProjectionStore {
  public:
@@ -135,8 +124,9 @@ class ProjectionStoreImpl final : public ProjectionStore {
     }
     std::lock_guard lock(mu_);
     active_.erase(std::string(projection));
-    return FromRocksDb(db_->db()->Delete(db_->write_options(), db_->directory(),
-                                         AliasKey(projection)));
+    return FromRocksDb(db_->projection_db()->Delete(
+        db_->write_options(), db_->projection_meta(),
+        keys::ProjectionAliasKey(projection)));
   }
 
   Result<ProjectionCheckpoint> Checkpoint(std::string_view projection,
@@ -147,11 +137,13 @@ class ProjectionStoreImpl final : public ProjectionStore {
     auto physical = Physical(projection, target);
     if (!physical.has_value()) return physical.error();
     std::string value;
-    auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->directory(),
-                            CheckpointKey(*physical, t->id), &value);
+    auto s = db_->projection_db()->Get(
+        rocksdb::ReadOptions(), db_->projection_meta(),
+        keys::ProjectionCheckpointKey(*physical, t->id), &value);
     if (s.IsNotFound()) return ProjectionCheckpoint{};
     if (!s.ok()) return FromRocksDb(s);
-    if (value.size() != 12) return Status::Corruption("bad checkpoint");
+    if (value.size() != keys::kProjectionCheckpointBytes)
+      return Status::Corruption("bad checkpoint");
     return ProjectionCheckpoint{keys::GetBigEndian64(value.data()),
                                 keys::GetBigEndian32(value.data() + 8)};
   }
@@ -195,8 +187,9 @@ class ProjectionStoreImpl final : public ProjectionStore {
     if (!live.has_value()) return live.error();
     auto shadow = Physical(projection, Target::kShadow);
     if (!shadow.has_value()) return shadow.error();
-    auto s = db_->db()->Put(db_->write_options(), db_->directory(),
-                            AliasKey(projection), *shadow);
+    auto s = db_->projection_db()->Put(
+        db_->write_options(), db_->projection_meta(),
+        keys::ProjectionAliasKey(projection), *shadow);
     if (!s.ok()) return FromRocksDb(s);
     {
       std::lock_guard lock(mu_);
@@ -230,25 +223,31 @@ class ProjectionStoreImpl final : public ProjectionStore {
     rocksdb::Slice upper(end);
     ro.iterate_upper_bound = &upper;
     std::unique_ptr<rocksdb::Iterator> it(
-        db_->db()->NewIterator(ro, *shadow_family));
+        db_->projection_db()->NewIterator(ro, *shadow_family));
     for (it->Seek(begin); it->Valid(); it->Next()) {
       batch.Put(*live_family, it->key(), it->value()).PermitUncheckedError();
     }
     if (!it->status().ok()) return FromRocksDb(it->status());
     std::string checkpoint;
-    auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->directory(),
-                            CheckpointKey(*shadow, t->id), &checkpoint);
+    auto s = db_->projection_db()->Get(
+        rocksdb::ReadOptions(), db_->projection_meta(),
+        keys::ProjectionCheckpointKey(*shadow, t->id), &checkpoint);
     if (s.IsNotFound()) {
-      batch.Delete(db_->directory(), CheckpointKey(*live, t->id))
+      batch
+          .Delete(db_->projection_meta(),
+                  keys::ProjectionCheckpointKey(*live, t->id))
           .PermitUncheckedError();
     } else if (s.ok()) {
-      batch.Put(db_->directory(), CheckpointKey(*live, t->id), checkpoint)
+      batch
+          .Put(db_->projection_meta(),
+               keys::ProjectionCheckpointKey(*live, t->id), checkpoint)
           .PermitUncheckedError();
     } else {
       return FromRocksDb(s);
     }
     it.reset();
-    if (s = db_->db()->Write(db_->write_options(), &batch); !s.ok()) {
+    if (s = db_->projection_db()->Write(db_->write_options(), &batch);
+        !s.ok()) {
       return FromRocksDb(s);
     }
     {
@@ -266,8 +265,8 @@ class ProjectionStoreImpl final : public ProjectionStore {
     auto family = LiveFamily(projection);
     if (!family.has_value()) return family.error();
     std::string value;
-    auto s = db_->db()->Get(rocksdb::ReadOptions(), *family,
-                            StateKey(t->id, key), &value);
+    auto s = db_->projection_db()->Get(rocksdb::ReadOptions(), *family,
+                                       StateKey(t->id, key), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) return FromRocksDb(s);
     return std::optional<std::string>(std::move(value));
@@ -284,7 +283,7 @@ class ProjectionStoreImpl final : public ProjectionStore {
     const std::string upper =
         before.empty() ? keys::PrefixEnd(full) : StateKey(t->id, before);
     std::unique_ptr<rocksdb::Iterator> it(
-        db_->db()->NewIterator(rocksdb::ReadOptions(), *family));
+        db_->projection_db()->NewIterator(rocksdb::ReadOptions(), *family));
     return ScanDown(it.get(), full, upper, 4, visit);
   }
 
@@ -300,7 +299,8 @@ class ProjectionStoreImpl final : public ProjectionStore {
     rocksdb::Slice upper_slice(upper);
     rocksdb::ReadOptions ro;
     if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, *family));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->projection_db()->NewIterator(ro, *family));
     for (it->Seek(from.empty() ? full : std::max(full, StateKey(t->id, from)));
          it->Valid() && it->key().starts_with(full); it->Next()) {
       const std::string_view key = it->key().ToStringView();
@@ -310,10 +310,6 @@ class ProjectionStoreImpl final : public ProjectionStore {
   }
 
  private:
-  static std::string AliasKey(std::string_view projection) {
-    return "A" + std::string(projection);
-  }
-
   // The physical name of the live state or of the shadow.
   Result<std::string> Physical(std::string_view projection, Target target) {
     std::lock_guard lock(mu_);
@@ -327,8 +323,9 @@ class ProjectionStoreImpl final : public ProjectionStore {
     auto it = active_.find(projection);
     if (it != active_.end()) return it->second;
     std::string physical;
-    auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->directory(),
-                            AliasKey(projection), &physical);
+    auto s = db_->projection_db()->Get(
+        rocksdb::ReadOptions(), db_->projection_meta(),
+        keys::ProjectionAliasKey(projection), &physical);
     if (s.IsNotFound()) {
       physical = std::string(projection);
     } else if (!s.ok()) {
@@ -338,7 +335,6 @@ class ProjectionStoreImpl final : public ProjectionStore {
     return physical;
   }
 
-  // Drops a physical family and its checkpoints.
   // Drops a physical family and its checkpoints. The checkpoints go first,
   // and, when nobody reads the family any more, in one batch with all its
   // keys: a crash before the drop then leaves an empty family without
@@ -349,15 +345,16 @@ class ProjectionStoreImpl final : public ProjectionStore {
   // checkpoints are no longer consulted (the alias names its successor).
   Status DropPhysical(const std::string& physical, bool retire) {
     rocksdb::WriteBatch batch;
-    const std::string begin = CheckpointPrefix(physical);
-    auto s = batch.DeleteRange(db_->directory(), begin, keys::PrefixEnd(begin));
+    const std::string begin = keys::ProjectionCheckpointPrefix(physical);
+    auto s = batch.DeleteRange(db_->projection_meta(), begin,
+                               keys::PrefixEnd(begin));
     if (!s.ok()) return FromRocksDb(s);
     if (!retire) {
       auto family = db_->ProjectionFamily(physical, /*create=*/false);
       if (!family.has_value()) return family.error();
       if (*family != nullptr) {
         std::unique_ptr<rocksdb::Iterator> it(
-            db_->db()->NewIterator(rocksdb::ReadOptions(), *family));
+            db_->projection_db()->NewIterator(rocksdb::ReadOptions(), *family));
         it->SeekToLast();
         if (!it->status().ok()) return FromRocksDb(it->status());
         if (it->Valid()) {
@@ -368,7 +365,7 @@ class ProjectionStoreImpl final : public ProjectionStore {
         }
       }
     }
-    s = db_->db()->Write(db_->write_options(), &batch);
+    s = db_->projection_db()->Write(db_->write_options(), &batch);
     if (!s.ok()) return FromRocksDb(s);
     return retire ? db_->RetireProjectionFamily(physical)
                   : db_->DropProjectionFamily(physical);

@@ -40,14 +40,6 @@ std::string BigEndian64(uint64_t v) {
   return s;
 }
 
-std::string CheckpointKey(std::string_view physical, TenantId tenant) {
-  std::string k = "P";
-  keys::PutBigEndian32(&k, static_cast<uint32_t>(physical.size()));
-  k.append(physical);
-  keys::PutBigEndian32(&k, tenant.value());
-  return k;
-}
-
 // Every event of a stream, deleted or not: through a read-only store, which
 // honours deletion, so read before deleting.
 std::vector<StoredEvent> ReadAll(EventStore& store, const std::string& tenant,
@@ -209,6 +201,12 @@ class RawStore {
   void Put(rocksdb::ColumnFamilyHandle* family, const std::string& key,
            const std::string& value) {
     auto s = db_->db()->Put(rocksdb::WriteOptions(), family, key, value);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  // Into the read models' instance (its default family: checkpoints).
+  void PutProjectionMeta(const std::string& key, const std::string& value) {
+    auto s = db_->projection_db()->Put(rocksdb::WriteOptions(),
+                                       db_->projection_meta(), key, value);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   void Delete(rocksdb::ColumnFamilyHandle* family, const std::string& key) {
@@ -600,10 +598,9 @@ TEST_F(InspectTest, NamesACheckpointAheadOfTheLog) {
   const std::string dir = Copy();
   {
     RawStore raw(dir);
-    std::string value = BigEndian64(100);
-    keys::PutBigEndian32(&value, 2);
-    raw.Put(raw.db().directory(),
-            CheckpointKey("dashboard", raw.Tenant("globex")), value);
+    raw.PutProjectionMeta(
+        keys::ProjectionCheckpointKey("dashboard", raw.Tenant("globex")),
+        keys::EncodeProjectionCheckpoint(100, 2));
   }
   InspectReport report = InspectOk(dir);
   EXPECT_EQ(report.problems_found, 1u) << Joined(report.problems);

@@ -4,12 +4,16 @@
 #include "storage/projection_store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "storage/event_store.h"
+#include "storage/internal/db.h"
+#include "storage/internal/keys.h"
 #include "tests/storage/event_store_fixture.h"
 #include "tests/support/temp_dir.h"
 
@@ -17,6 +21,83 @@ namespace cairn::storage {
 namespace {
 
 using namespace fixture;
+
+// One RocksDB instance of a closed store, every family open, beneath Cairn:
+// to lay out what an older version wrote, or what a crash left.
+class RawInstance {
+ public:
+  explicit RawInstance(const std::string& dir) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    std::vector<std::string> names;
+    if (!rocksdb::DB::ListColumnFamilies(options, dir, &names).ok()) {
+      names = {rocksdb::kDefaultColumnFamilyName};
+    }
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.emplace_back(n, options);
+    rocksdb::DB* raw = nullptr;
+    auto s = rocksdb::DB::Open(options, dir, families, &handles_, &raw);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    db_.reset(raw);
+  }
+  ~RawInstance() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  }
+
+  std::vector<std::string> Families() const {
+    std::vector<std::string> names;
+    for (auto* h : handles_) names.push_back(h->GetName());
+    return names;
+  }
+  rocksdb::ColumnFamilyHandle* Family(const std::string& name,
+                                      bool create = false) {
+    for (auto* h : handles_) {
+      if (h->GetName() == name) return h;
+    }
+    if (!create) return nullptr;
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    EXPECT_TRUE(db_->CreateColumnFamily({}, name, &h).ok());
+    handles_.push_back(h);
+    return h;
+  }
+  void Put(const std::string& family, const std::string& key,
+           const std::string& value) {
+    auto s = db_->Put({}, Family(family, /*create=*/true), key, value);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  std::string Get(const std::string& family, const std::string& key) {
+    std::string value;
+    auto s = db_->Get({}, Family(family), key, &value);
+    return s.ok() ? value : "<none>";
+  }
+  // The keys of a family that start with `prefix`.
+  size_t Count(const std::string& family, const std::string& prefix) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, Family(family)));
+    size_t n = 0;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      ++n;
+    }
+    return n;
+  }
+  TenantId Tenant(const std::string& name) {
+    const std::string v =
+        Get(keys::kDirectoryFamily, keys::TenantNameKey(name));
+    return TenantId(v.size() == 4 ? keys::GetBigEndian32(v.data()) : 0);
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+// A key of a tenant's state in a projection's family.
+std::string StateKey(TenantId tenant, std::string_view key) {
+  std::string out;
+  keys::PutBigEndian32(&out, tenant.value());
+  out.append(key);
+  return out;
+}
 
 class ProjectionStoreTest : public ::testing::Test {
  protected:
@@ -51,6 +132,10 @@ class ProjectionStoreTest : public ::testing::Test {
         });
     EXPECT_TRUE(s.ok()) << s.ToString();
     return keys;
+  }
+
+  std::string ReadModelsDir() const {
+    return (std::filesystem::path(dir_.str()) / Db::kProjectionsDir).string();
   }
 
   testing::TempDir dir_;
@@ -139,11 +224,11 @@ TEST_F(ProjectionStoreTest, StateAndCheckpointSurviveReopenAndDropRemovesThem) {
     auto w = projections().Begin("dashboard", "acme");
     ASSERT_TRUE(w.has_value());
     (*w)->Put("k", "v");
-    ASSERT_TRUE(projections().Commit(**w, {7, 2}).ok());
+    ASSERT_TRUE(projections().Commit(**w, {1, 2}).ok());
     Open(d);  // a clean close and a new open
     EXPECT_EQ(Get("acme", "k"), "v");
     EXPECT_EQ(*projections().Checkpoint("dashboard", "acme"),
-              (ProjectionCheckpoint{7, 2}));
+              (ProjectionCheckpoint{1, 2}));
 
     ASSERT_TRUE(projections().Drop("dashboard").ok());
     EXPECT_FALSE(projections().Get("dashboard", "acme", "k").has_value());
@@ -152,6 +237,107 @@ TEST_F(ProjectionStoreTest, StateAndCheckpointSurviveReopenAndDropRemovesThem) {
     ASSERT_TRUE(projections().Open("dashboard").ok());
     EXPECT_EQ(Get("acme", "k"), "<none>");  // a fresh, empty family
   }
+}
+
+}  // namespace
+}  // namespace cairn::storage
+
+namespace cairn::storage {
+namespace {
+
+// Before the read models had an instance of their own, their families were
+// the events' instance's and their checkpoints and aliases entries of its
+// directory. The first open moves them, and the events' instance keeps
+// nothing of them.
+TEST_F(ProjectionStoreTest, AnOlderLayoutIsMovedIntoTheReadModelsInstance) {
+  ASSERT_TRUE(Append(*store_, "acme", "s", 3).status.ok());
+  store_.reset();
+  {
+    RawInstance events(dir_.str());
+    const TenantId acme = events.Tenant("acme");
+    events.Put("projection.dashboard", StateKey(acme, "user-1"), "doc");
+    events.Put(keys::kDirectoryFamily,
+               keys::ProjectionCheckpointKey("dashboard", acme),
+               keys::EncodeProjectionCheckpoint(3, 2));
+    events.Put("projection.progress-feed#1", StateKey(acme, "k"), "feed");
+    events.Put(keys::kDirectoryFamily,
+               keys::ProjectionAliasKey("progress-feed"), "progress-feed#1");
+  }
+  std::filesystem::remove_all(ReadModelsDir());  // as an older version left it
+  for (int open = 0; open < 2; ++open) {         // moved once, then kept
+    SCOPED_TRACE(open);
+    Open(Durability::kFsync);
+    EXPECT_EQ(Get("acme", "user-1"), "doc");
+    EXPECT_EQ(*projections().Checkpoint("dashboard", "acme"),
+              (ProjectionCheckpoint{3, 2}));
+    EXPECT_EQ(Get("acme", "k", "progress-feed"), "feed");
+    store_.reset();
+    RawInstance events(dir_.str());
+    for (const auto& name : events.Families()) {
+      EXPECT_NE(name.rfind(keys::kProjectionFamilyPrefix, 0), 0u) << name;
+    }
+    EXPECT_EQ(events.Count(keys::kDirectoryFamily, "P"), 0u);
+    EXPECT_EQ(events.Count(keys::kDirectoryFamily, "A"), 0u);
+  }
+}
+
+// A move cut off after its commit point (the events' directory no longer
+// names them) left families behind: they are dropped, and the read models
+// already moved are left as they are.
+TEST_F(ProjectionStoreTest, FamiliesLeftByAMoveAreDroppedAndNotCopiedAgain) {
+  ASSERT_TRUE(Append(*store_, "acme", "s", 1).status.ok());
+  ASSERT_TRUE(projections().Open("dashboard").ok());
+  auto w = projections().Begin("dashboard", "acme");
+  ASSERT_TRUE(w.has_value());
+  (*w)->Put("user-1", "moved");
+  ASSERT_TRUE(projections().Commit(**w, {1, 1}).ok());
+  store_.reset();
+  {
+    RawInstance events(dir_.str());
+    events.Put("projection.dashboard",
+               StateKey(events.Tenant("acme"), "user-1"), "left behind");
+  }
+  Open(Durability::kFsync);
+  EXPECT_EQ(Get("acme", "user-1"), "moved");
+  EXPECT_EQ(*projections().Checkpoint("dashboard", "acme"),
+            (ProjectionCheckpoint{1, 1}));
+  store_.reset();
+  RawInstance events(dir_.str());
+  EXPECT_EQ(events.Family("projection.dashboard"), nullptr);
+}
+
+// Under --durability wal or memory a crash may take from the events more
+// than from the read models: a tenant's state whose checkpoint is past its
+// log end goes at the next open (it is rebuilt from the log), others stay.
+TEST_F(ProjectionStoreTest, ReadModelsAheadOfTheLogAreDroppedAtOpen) {
+  ASSERT_TRUE(Append(*store_, "acme", "s", 2).status.ok());
+  ASSERT_TRUE(Append(*store_, "globex", "s", 2).status.ok());
+  ASSERT_TRUE(projections().Open("dashboard").ok());
+  for (const char* tenant : {"acme", "globex"}) {
+    auto w = projections().Begin("dashboard", tenant);
+    ASSERT_TRUE(w.has_value());
+    (*w)->Put("user-1", tenant);
+    ASSERT_TRUE(projections().Commit(**w, {2, 1}).ok());
+  }
+  store_.reset();
+  TenantId acme;
+  {
+    RawInstance events(dir_.str());
+    acme = events.Tenant("acme");
+  }
+  {
+    RawInstance models(ReadModelsDir());
+    models.Put(rocksdb::kDefaultColumnFamilyName,
+               keys::ProjectionCheckpointKey("dashboard", acme),
+               keys::EncodeProjectionCheckpoint(5, 1));  // the log ends at 2
+  }
+  Open(Durability::kFsync);
+  EXPECT_EQ(*projections().Checkpoint("dashboard", "acme"),
+            ProjectionCheckpoint{});
+  EXPECT_EQ(Get("acme", "user-1"), "<none>");
+  EXPECT_EQ(*projections().Checkpoint("dashboard", "globex"),
+            (ProjectionCheckpoint{2, 1}));
+  EXPECT_EQ(Get("globex", "user-1"), "globex");
 }
 
 }  // namespace
