@@ -1,6 +1,8 @@
 #include "projections/runner.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <exception>
 #include <map>
@@ -227,6 +229,11 @@ bool Runner::WaitIdle(std::chrono::milliseconds timeout) {
 
 void Runner::Run() {
   pthread_setname_np(pthread_self(), "cairn-projector");
+  if (options_.nice > 0) {
+    // This thread only (Linux's nice is per thread). A raise never needs
+    // privileges; should it fail, the projector runs as before.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.nice);
+  }
   bool passed = false;  // the last round caught tenants up
   for (;;) {
     std::set<std::string> tenants;

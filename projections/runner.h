@@ -65,6 +65,15 @@ struct RunnerOptions {
   // state once for all its events (docs/BENCHMARKS.md, "Issue 7, third
   // run"); cairnd's --projection-gather-ms.
   std::chrono::microseconds gather{100'000};
+  // The projector thread's nice value (0 to 19; 0 leaves it as it is). A
+  // pass is a burst of CPU (tens of ms under load), and at the same
+  // priority it holds a core while appends wait for one: at 8 clients on
+  // two cores, nice 19 took the append p99 from about 4.2 to 2.1 ms, and
+  // the read models still kept within a few thousand events of the log at
+  // 64 clients (docs/BENCHMARKS.md, "Issue 7, fifth session"). What it
+  // costs: on a machine whose every core other processes keep busy, read
+  // models fall behind. cairnd's --projection-nice (default 19).
+  int nice = 0;
   // What the CommittedCaches (projections/store_state.h) of every
   // projection and tenant may hold together; past it they start afresh.
   size_t committed_cache_bytes = size_t{64} << 20;

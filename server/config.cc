@@ -160,6 +160,10 @@ class Parser {
         "while nobody waits on a projection, commits gather this long "
         "between its passes")
         ->check(CLI::Range(0u, 10'000u));
+    opt("projection-nice", &c->projection_nice,
+        "the projector thread's nice value: 19 yields the CPU to appends, "
+        "0 keeps cairnd's")
+        ->check(CLI::Range(0u, 19u));
     opt("heartbeat-ms", &c->heartbeat_ms,
         "a subscription with nothing to send sends a heartbeat this often")
         ->check(CLI::Range(10u, 15'000u));

@@ -48,6 +48,10 @@ struct Config {
   // model read without minPosition may lag this much under load. 0: a
   // pass as soon as the last one ends. Default: 100 ms.
   unsigned projection_gather_ms = 100;
+  // The projector thread's nice value (projections::RunnerOptions::nice):
+  // passes yield the CPU to appends and reads. 0: the same priority as
+  // the rest of cairnd. Default: 19.
+  unsigned projection_nice = 19;
   // Live events a subscription may hold unsent before it falls back to
   // reading storage. Default: 10,000.
   size_t subscription_queue_events = 10'000;

@@ -104,6 +104,7 @@ int Main(int argc, char** argv) {
   projections::RunnerOptions runner_options;
   runner_options.gather =
       std::chrono::milliseconds(config.projection_gather_ms);
+  runner_options.nice = static_cast<int>(config.projection_nice);
   projections::Runner runner(store->get(), std::move(built_in), runner_options);
   if (Status s = runner.Start(); !s.ok()) {
     server::log::Error("cannot start the projections",

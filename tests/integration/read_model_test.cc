@@ -7,8 +7,13 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -241,6 +246,51 @@ TEST_F(ReadModelTest, FilteredReadsGoThroughTheEventIndex) {
     EXPECT_TRUE(page.at("next").is_null());
   }
   EXPECT_EQ(client_->Get("/v1/read-models/$event-index/x").status, 404);
+}
+
+// The projector's thread runs at --projection-nice (19 unless told): its
+// passes yield the CPU to appends (docs/BENCHMARKS.md, "Issue 7, fifth
+// session").
+std::optional<int> ProjectorNice(pid_t pid) {
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "cairn-projector") continue;
+    std::ifstream stat_file(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
+    // After "(comm) ", fields 3 on: nice is field 19.
+    std::istringstream fields(stat.substr(stat.rfind(") ") + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+    }
+    return std::stoi(field);
+  }
+  return std::nullopt;
+}
+
+TEST(ProjectorPriorityTest, TheProjectorRunsAtItsNiceValue) {
+  for (const std::optional<unsigned> flag :
+       {std::optional<unsigned>(), std::optional<unsigned>(0),
+        std::optional<unsigned>(7)}) {
+    SCOPED_TRACE(flag ? std::to_string(*flag) : "cairnd's default");
+    CairndProcess server;
+    server.set_projection_nice(flag);
+    server.Start();
+    const int expected = flag ? static_cast<int>(*flag) : 19;
+    std::optional<int> nice;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    // The thread sets it as it starts, which the "listening" line may
+    // overtake.
+    while ((nice = ProjectorNice(server.pid())) != expected &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    EXPECT_EQ(nice, expected);
+  }
 }
 
 TEST(ReadModelPluginTest, CairndLoadsAPluginAndRefusesAnotherAbi) {

@@ -81,6 +81,10 @@ void CairndProcess::Start(std::chrono::seconds timeout) {
   std::vector<std::string> args = {BinaryPath(), "--listen", "127.0.0.1:0",
                                    "--data-dir", data_dir_.string()};
   if (dev_) args.insert(args.begin() + 1, "--dev");
+  if (projection_nice_) {
+    args.insert(args.end(),
+                {"--projection-nice", std::to_string(*projection_nice_)});
+  }
   args.insert(args.end(), flags_.begin(), flags_.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,6 +42,14 @@ class CairndProcess {
   // Off: Start passes no --dev (then FLAGS must configure a JWT key).
   // Default: on.
   void set_dev(bool dev) { dev_ = dev; }
+
+  // The --projection-nice Start passes; none: cairnd's default (19).
+  // Default: 0. Tests run two at a time on two cores (ctest -j 2), and a
+  // projector at nice 19 gets next to no CPU while the other test keeps
+  // both busy: waits on read models would run into their timeouts.
+  void set_projection_nice(std::optional<unsigned> nice) {
+    projection_nice_ = nice;
+  }
 
   // Starts cairnd --dev --listen 127.0.0.1:0 --data-dir DIR FLAGS... and
   // waits (at most `timeout`) for its "listening" line. Throws
@@ -81,6 +90,7 @@ class CairndProcess {
   std::filesystem::path data_dir_;
   std::vector<std::string> flags_;
   bool dev_ = true;
+  std::optional<unsigned> projection_nice_ = 0;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   int stderr_fd_ = -1;
