@@ -109,7 +109,7 @@ void Undo(const std::string& dir, bool created) {
 }  // namespace
 
 std::string ReadModelBackupDir(const std::string& backup_dir) {
-  return (fs::path(backup_dir) / "projections").string();
+  return (fs::path(backup_dir) / Db::kProjectionsDir).string();
 }
 
 rocksdb::BackupEngineOptions BackupOptions(const std::string& backup_dir) {

@@ -306,10 +306,18 @@ class EventStoreImpl final : public EventStore {
     StoreStats stats;
     sequencer_.GroupStats(&stats);
     rocksdb::DB* db = db_->db();
-    const auto sum = [db](const std::string& property) {
-      uint64_t value = 0;
-      return db->GetAggregatedIntProperty(property, &value) ? value : 0;
+    // Of both instances, the events' and the read models'.
+    const auto sum = [this](const std::string& property) {
+      uint64_t total = 0;
+      for (rocksdb::DB* instance : {db_->db(), db_->projection_db()}) {
+        uint64_t value = 0;
+        if (instance->GetAggregatedIntProperty(property, &value)) {
+          total += value;
+        }
+      }
+      return total;
     };
+    // Of the events' instance: what holds appends back.
     const auto get = [db](const std::string& property) {
       uint64_t value = 0;
       return db->GetIntProperty(property, &value) ? value : 0;

@@ -231,13 +231,14 @@ struct StoreStats {
   std::array<uint64_t, kGroupSizeBounds.size() + 1> group_sizes{};
   uint64_t groups = 0;
   uint64_t grouped_requests = 0;  // the sum of the groups' sizes
-  // RocksDB, summed over the column families where a figure is per family.
+  // RocksDB, summed over the column families where a figure is per family,
+  // and over both instances (the events' and the read models').
   uint64_t memtable_bytes = 0;  // rocksdb.cur-size-all-mem-tables
   uint64_t pending_compaction_bytes =
       0;                        // ...estimate-pending-compaction-bytes
   uint64_t live_sst_bytes = 0;  // rocksdb.live-sst-files-size
-  // Write stalls: writes stopped until compaction catches up, or slowed to
-  // this many bytes per second (0: not slowed).
+  // Write stalls of the events' instance: writes stopped until compaction
+  // catches up, or slowed to this many bytes per second (0: not slowed).
   bool writes_stopped = false;      // rocksdb.is-write-stopped
   uint64_t delayed_write_rate = 0;  // rocksdb.actual-delayed-write-rate
 };
