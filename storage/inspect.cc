@@ -399,15 +399,15 @@ Status Inspector::ReadProjectionMeta() {
       continue;
     }
     const auto checkpoint = keys::DecodeProjectionCheckpointKey(key);
-    if (!checkpoint || value.size() != keys::kProjectionCheckpointBytes) {
+    const auto at = keys::DecodeProjectionCheckpoint(value);
+    if (!checkpoint || !at) {
       Problem("projections: entry " + Printable(key) +
               ": not a projection checkpoint or alias");
       continue;
     }
     checkpoints_.push_back({std::string(checkpoint->physical),
-                            checkpoint->tenant,
-                            keys::GetBigEndian64(value.data()),
-                            keys::GetBigEndian32(value.data() + 8)});
+                            checkpoint->tenant, at->next_position,
+                            at->version});
   }
   return FromRocksDb(scan->status());
 }

@@ -398,16 +398,17 @@ Status Db::DropReadModelsAheadOfLog() {
   for (it->Seek(tag); it->Valid() && it->key().starts_with(tag); it->Next()) {
     const auto key =
         keys::DecodeProjectionCheckpointKey(it->key().ToStringView());
-    const std::string_view value = it->value().ToStringView();
+    const auto checkpoint =
+        keys::DecodeProjectionCheckpoint(it->value().ToStringView());
     // What is not a checkpoint is left to cairnctl inspect to name.
-    if (!key || value.size() != keys::kProjectionCheckpointBytes) continue;
+    if (!key || !checkpoint) continue;
     std::string end;
     auto s = db_->Get(rocksdb::ReadOptions(), directory(),
                       keys::LogEndKey(TenantId(key->tenant)), &end);
     if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s);
     const uint64_t log_end =
         s.ok() && end.size() == 8 ? keys::GetBigEndian64(end.data()) : 0;
-    if (keys::GetBigEndian64(value.data()) <= log_end) continue;
+    if (checkpoint->next_position <= log_end) continue;
     batch.Delete(projection_meta_, it->key()).PermitUncheckedError();
     auto family = ProjectionFamily(key->physical, /*create=*/false);
     if (!family.has_value()) return family.error();

@@ -88,6 +88,13 @@ std::string EncodeProjectionCheckpoint(uint64_t next_position,
   return out;
 }
 
+std::optional<ProjectionCheckpoint> DecodeProjectionCheckpoint(
+    std::string_view v) {
+  if (v.size() != 12) return std::nullopt;
+  return ProjectionCheckpoint{GetBigEndian64(v.data()),
+                              GetBigEndian32(v.data() + 8)};
+}
+
 std::string ProjectionAliasKey(std::string_view projection) {
   return kProjectionAliasTag + std::string(projection);
 }

@@ -11,6 +11,7 @@
 #include "protocol/ids.h"
 #include "protocol/uuid.h"
 #include "storage/event_store.h"
+#include "storage/projection_store.h"
 
 namespace cairn::storage::keys {
 
@@ -59,7 +60,8 @@ std::optional<ProjectionCheckpointKeyParts> DecodeProjectionCheckpointKey(
 // u64 next position, u32 version
 std::string EncodeProjectionCheckpoint(uint64_t next_position,
                                        uint32_t version);
-inline constexpr size_t kProjectionCheckpointBytes = 12;
+std::optional<ProjectionCheckpoint> DecodeProjectionCheckpoint(
+    std::string_view v);
 // 'A' projection name -> physical name
 std::string ProjectionAliasKey(std::string_view projection);
 inline constexpr char kProjectionAliasTag[] = "A";

@@ -142,10 +142,9 @@ class ProjectionStoreImpl final : public ProjectionStore {
         keys::ProjectionCheckpointKey(*physical, t->id), &value);
     if (s.IsNotFound()) return ProjectionCheckpoint{};
     if (!s.ok()) return FromRocksDb(s);
-    if (value.size() != keys::kProjectionCheckpointBytes)
-      return Status::Corruption("bad checkpoint");
-    return ProjectionCheckpoint{keys::GetBigEndian64(value.data()),
-                                keys::GetBigEndian32(value.data() + 8)};
+    auto checkpoint = keys::DecodeProjectionCheckpoint(value);
+    if (!checkpoint) return Status::Corruption("bad checkpoint");
+    return *checkpoint;
   }
 
   Result<std::unique_ptr<ProjectionWrite>> Begin(std::string_view projection,
