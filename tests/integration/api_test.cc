@@ -972,6 +972,38 @@ TEST_F(ApiTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(count, 3u) << raw;
 }
 
+TEST_F(ApiTest, ResponseHeadsFollowTheRequestsVersion) {
+  // HTTP/1.0 keeps the connection only when asked, and says so.
+  const std::string old =
+      SendRaw(server_.port(),
+              "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+              "GET /healthz HTTP/1.0\r\n\r\n");
+  const HttpResponse first = ParseResponse(old);
+  ASSERT_EQ(first.status, 200) << old;
+  EXPECT_TRUE(old.starts_with("HTTP/1.0 200 OK\r\n")) << old;
+  EXPECT_EQ(first.Header("connection"), "keep-alive") << old;
+  EXPECT_EQ(first.Header("server"), "cairn") << old;
+  const size_t second = old.find("HTTP/1.0 200 OK", 1);
+  ASSERT_NE(second, std::string::npos) << old;
+  EXPECT_EQ(ParseResponse(old.substr(second)).Header("connection"), "") << old;
+  // Each body is exactly as long as its Content-Length says.
+  EXPECT_EQ(std::to_string(first.body.size()), first.Header("content-length"));
+
+  // HTTP/1.1 says close when it closes; an error is problem+json.
+  const std::string closing =
+      SendRaw(server_.port(),
+              "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const HttpResponse missing = ParseResponse(closing);
+  ASSERT_EQ(missing.status, 404) << closing;
+  EXPECT_TRUE(closing.starts_with("HTTP/1.1 404 Not Found\r\n")) << closing;
+  EXPECT_EQ(missing.Header("connection"), "close") << closing;
+  EXPECT_EQ(missing.Header("content-type"), "application/problem+json")
+      << closing;
+  EXPECT_EQ(std::to_string(missing.body.size()),
+            missing.Header("content-length"));
+  EXPECT_EQ(missing.Header("traceparent").size(), 55u) << closing;
+}
+
 // ------------------------------------------------------------- shutdown
 
 TEST(ApiShutdownTest, SigtermExitsZeroAndKeepsEveryAcknowledgedEvent) {

@@ -81,6 +81,15 @@ TEST_F(ReadModelTest, EtagsStatusesAndErrors) {
       client_->Get("/v1/read-models/dashboard/user-1", {{"If-None-Match", tag}})
           .status,
       304);
+  // On the wire: a 304 has neither a body nor a Content-Length.
+  const std::string raw =
+      SendRaw(server_.port(),
+              "GET /v1/read-models/dashboard/user-1 HTTP/1.1\r\nHost: x\r\n"
+              "X-Cairn-Tenant: default\r\nIf-None-Match: " +
+                  tag + "\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(raw.starts_with("HTTP/1.1 304 Not Modified\r\n")) << raw;
+  EXPECT_TRUE(raw.ends_with("\r\n\r\n")) << raw;
+  EXPECT_EQ(raw.find("Content-Length"), std::string::npos) << raw;
   ASSERT_EQ(Append("learner-user-1", LearnerEvents("user-1", 10, 1)).status,
             201);
   const HttpResponse changed =
