@@ -164,6 +164,10 @@ class Parser {
         "the projector thread's nice value: 19 yields the CPU to appends, "
         "0 keeps cairnd's")
         ->check(CLI::Range(0u, 19u));
+    opt("wal-prefill-mib", &c->wal_prefill_mib,
+        "under fsync durability, MiB of zeros written ahead of the WAL's "
+        "end, so that commits sync only data; 0: none")
+        ->check(CLI::Range(0u, 1024u));
     opt("heartbeat-ms", &c->heartbeat_ms,
         "a subscription with nothing to send sends a heartbeat this often")
         ->check(CLI::Range(10u, 15'000u));

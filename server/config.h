@@ -52,6 +52,9 @@ struct Config {
   // passes yield the CPU to appends and reads. 0: the same priority as
   // the rest of cairnd. Default: 19.
   unsigned projection_nice = 19;
+  // Zeros kept ahead of the end of the events' WAL under fsync durability
+  // (storage::Options::wal_prefill_bytes), in MiB. 0: none. Default: 4.
+  unsigned wal_prefill_mib = 4;
   // Live events a subscription may hold unsent before it falls back to
   // reading storage. Default: 10,000.
   size_t subscription_queue_events = 10'000;

@@ -74,6 +74,7 @@ int Main(int argc, char** argv) {
 
   storage::Options options;
   options.durability = config.durability;
+  options.wal_prefill_bytes = uint64_t{config.wal_prefill_mib} << 20;
   const auto open_start = std::chrono::steady_clock::now();
   auto store = storage::EventStore::Open(options, config.data_dir);
   const auto open_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

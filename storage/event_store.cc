@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 #include "protocol/event_record.h"
@@ -21,6 +22,7 @@
 #include "storage/internal/rocksdb_status.h"
 #include "storage/internal/sequencer.h"
 #include "storage/internal/tenant_directory.h"
+#include "storage/internal/wal_prefill.h"
 #include "storage/live_log.h"
 
 namespace cairn::storage {
@@ -76,18 +78,21 @@ using rocksdb::Slice;
 //   unsynced write that reached the WAL also reached a memtable.
 class StoreFileSystem final : public rocksdb::FileSystemWrapper {
  public:
+  // `wal_prefill_bytes`: new files of the events' WAL get this many bytes
+  // of zeros ahead of their end (WalPrefill); 0 for none.
   StoreFileSystem(const std::shared_ptr<rocksdb::FileSystem>& base,
-                  const std::string& dir)
+                  const std::string& dir, uint64_t wal_prefill_bytes)
       : rocksdb::FileSystemWrapper(base),
         dir_(Normal(dir)),
-        projections_dir_(dir_ / Db::kProjectionsDir) {}
+        projections_dir_(dir_ / Db::kProjectionsDir),
+        wal_prefill_bytes_(wal_prefill_bytes) {}
   const char* Name() const override { return "CairnStoreFileSystem"; }
 
   IOStatus NewWritableFile(const std::string& f, const FileOptions& o,
                            std::unique_ptr<FSWritableFile>* r,
                            IODebugContext* d) override {
     IOStatus s = target()->NewWritableFile(f, o, r, d);
-    if (s.ok()) Wrap(f, r);
+    if (s.ok()) Wrap(f, r, /*created=*/true);
     return s;
   }
   IOStatus ReopenWritableFile(const std::string& f, const FileOptions& o,
@@ -103,6 +108,27 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
                              IODebugContext* d) override {
     IOStatus s = target()->ReuseWritableFile(f, old, o, r, d);
     if (s.ok()) Wrap(f, r);
+    return s;
+  }
+  // RocksDB sizes a WAL by its file (a backup copies that much of the live
+  // one): a WAL being filled is as long as what was appended to it, not
+  // its zeros.
+  IOStatus GetFileSize(const std::string& f, const IOOptions& o, uint64_t* size,
+                       IODebugContext* d) override {
+    IOStatus s = target()->GetFileSize(f, o, size, d);
+    if (s.ok()) *size = filling_->Size(Normal(f), *size);
+    return s;
+  }
+  IOStatus GetChildrenFileAttributes(
+      const std::string& dir, const IOOptions& o,
+      std::vector<rocksdb::FileAttributes>* result,
+      IODebugContext* d) override {
+    IOStatus s = target()->GetChildrenFileAttributes(dir, o, result, d);
+    if (!s.ok()) return s;
+    const std::filesystem::path parent = Normal(dir);
+    for (rocksdb::FileAttributes& a : *result) {
+      a.size_bytes = filling_->Size(parent / a.name, a.size_bytes);
+    }
     return s;
   }
   // RocksDB's own logger, on a file opened through this file system (the
@@ -159,6 +185,31 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
     }
   };
 
+  // The WAL files being filled ahead (WalPrefill), by path.
+  class FillingWals {
+   public:
+    void Add(const std::filesystem::path& path, const WalPrefill* prefill) {
+      std::lock_guard lock(mu_);
+      filling_[path] = prefill;
+    }
+    void Remove(const std::filesystem::path& path) {
+      std::lock_guard lock(mu_);
+      filling_.erase(path);
+    }
+    // The size of the file at `path` as its writer sees it, given the one
+    // on disk.
+    uint64_t Size(const std::filesystem::path& path, uint64_t on_disk) const {
+      std::lock_guard lock(mu_);
+      const auto it = filling_.find(path);
+      return it == filling_.end() ? on_disk
+                                  : std::min(on_disk, it->second->appended());
+    }
+
+   private:
+    mutable std::mutex mu_;
+    std::map<std::filesystem::path, const WalPrefill*> filling_;
+  };
+
   // More WAL bytes than RocksDB's own empty batch after recovery; fewer
   // than any batch of the store (a key and its value at least).
   static constexpr uint64_t kMinWriteBytes = 64;
@@ -167,29 +218,53 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
   // `when_appended`, appended to it).
   class WalFile final : public rocksdb::FSWritableFileOwnerWrapper {
    public:
-    WalFile(std::unique_ptr<FSWritableFile> file, bool when_appended)
+    // `prefill`, if any, keeps zeros ahead of the file's end, which
+    // `filling` knows of while it does.
+    WalFile(std::unique_ptr<FSWritableFile> file, bool when_appended,
+            std::unique_ptr<WalPrefill> prefill,
+            std::shared_ptr<FillingWals> filling, std::filesystem::path path)
         : FSWritableFileOwnerWrapper(std::move(file)),
-          when_appended_(when_appended) {}
+          when_appended_(when_appended),
+          prefill_(std::move(prefill)),
+          filling_(std::move(filling)),
+          path_(std::move(path)) {
+      if (prefill_) filling_->Add(path_, prefill_.get());
+    }
+    ~WalFile() override {
+      if (prefill_) filling_->Remove(path_);
+    }
     IOStatus Append(const Slice& data, const IOOptions& o,
                     IODebugContext* d) override {
-      return Appended(target()->Append(data, o, d), data.size());
+      return Write(appended_.load() + data.size(), data.size(),
+                   [&] { return target()->Append(data, o, d); });
     }
     IOStatus Append(const Slice& data, const IOOptions& o,
                     const rocksdb::DataVerificationInfo& info,
                     IODebugContext* d) override {
-      return Appended(target()->Append(data, o, info, d), data.size());
+      return Write(appended_.load() + data.size(), data.size(),
+                   [&] { return target()->Append(data, o, info, d); });
     }
     IOStatus PositionedAppend(const Slice& data, uint64_t offset,
                               const IOOptions& o, IODebugContext* d) override {
-      return Appended(target()->PositionedAppend(data, offset, o, d),
-                      data.size());
+      return Write(offset + data.size(), data.size(), [&] {
+        return target()->PositionedAppend(data, offset, o, d);
+      });
     }
     IOStatus PositionedAppend(const Slice& data, uint64_t offset,
                               const IOOptions& o,
                               const rocksdb::DataVerificationInfo& info,
                               IODebugContext* d) override {
-      return Appended(target()->PositionedAppend(data, offset, o, info, d),
-                      data.size());
+      return Write(offset + data.size(), data.size(), [&] {
+        return target()->PositionedAppend(data, offset, o, info, d);
+      });
+    }
+    IOStatus Close(const IOOptions& o, IODebugContext* d) override {
+      IOStatus s = target()->Close(o, d);
+      if (prefill_) {
+        prefill_->Finish();
+        filling_->Remove(path_);
+      }
+      return s;
     }
     IOStatus Flush(const IOOptions& o, IODebugContext* d) override {
       return Failed(target()->Flush(o, d));
@@ -202,6 +277,15 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
     }
 
    private:
+    // A write that ends at `end` in the file, of `bytes`.
+    template <typename WriteFn>
+    IOStatus Write(uint64_t end, size_t bytes, WriteFn write) {
+      if (!prefill_) return Appended(write(), bytes);
+      auto lock = prefill_->Before(end);
+      IOStatus s = write();
+      prefill_->After(end);
+      return Appended(std::move(s), bytes);
+    }
     IOStatus Appended(IOStatus s, size_t bytes) {
       if (!s.ok()) return Failed(std::move(s));
       if (appended_.fetch_add(bytes) + bytes > kMinWriteBytes &&
@@ -223,6 +307,9 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
     const bool when_appended_;
     std::atomic<uint64_t> appended_{0};
     std::atomic<bool> synced_{false};
+    const std::unique_ptr<WalPrefill> prefill_;
+    const std::shared_ptr<FillingWals> filling_;
+    const std::filesystem::path path_;
   };
 
   // `path` without "." or ".." parts, repeated or trailing separators.
@@ -231,8 +318,9 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
     return p.has_filename() ? p : p.parent_path();
   }
 
-  void Wrap(const std::string& name,
-            std::unique_ptr<FSWritableFile>* file) const {
+  // `created`: a new file, empty, rather than one reopened.
+  void Wrap(const std::string& name, std::unique_ptr<FSWritableFile>* file,
+            bool created = false) const {
     const std::filesystem::path path = Normal(name);
     const bool read_models = path.parent_path() == projections_dir_;
     if (path.parent_path() != dir_ && !read_models) return;  // a backup's copy
@@ -242,12 +330,20 @@ class StoreFileSystem final : public rocksdb::FileSystemWrapper {
     } else if (base.size() > 4 && base.ends_with(".log") &&
                std::all_of(base.begin(), base.end() - 4,
                            [](char c) { return c >= '0' && c <= '9'; })) {
-      *file = std::make_unique<WalFile>(std::move(*file), read_models);
+      // The read models' WAL is never synced per write: nothing to gain.
+      std::unique_ptr<WalPrefill> prefill;
+      if (created && wal_prefill_bytes_ > 0 && !read_models) {
+        prefill = WalPrefill::Start(path.string(), wal_prefill_bytes_);
+      }
+      *file = std::make_unique<WalFile>(std::move(*file), read_models,
+                                        std::move(prefill), filling_, path);
     }
   }
 
   const std::filesystem::path dir_;
   const std::filesystem::path projections_dir_;
+  const uint64_t wal_prefill_bytes_;
+  const std::shared_ptr<FillingWals> filling_ = std::make_shared<FillingWals>();
 };
 
 class EventStoreImpl final : public EventStore {
@@ -692,7 +788,10 @@ Result<std::unique_ptr<EventStore>> OpenWithEnv(const Options& options,
       rocksdb::NewCompositeEnv(std::make_shared<StoreFileSystem>(
           env != nullptr ? env->GetFileSystem()
                          : rocksdb::FileSystem::Default(),
-          dir));
+          // Only a WAL synced at every write gains from it.
+          dir,
+          options.durability == Durability::kFsync ? options.wal_prefill_bytes
+                                                   : 0));
   auto db = Db::Open(options, dir, store_env.get());
   if (!db.has_value()) return db.error();
   auto store = std::make_unique<EventStoreImpl>(options, std::move(store_env),

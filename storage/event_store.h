@@ -41,6 +41,10 @@ struct Options {
   // Stream heads the sequencer keeps in memory; past this it forgets them
   // all and reloads on demand (they are on disk). Default: 1,000,000.
   size_t max_cached_streams = 1'000'000;
+  // Under kFsync, zeros written and synced this far ahead of the end of
+  // the events' WAL, so that each commit's sync writes only data
+  // (storage/internal/wal_prefill.h). 0: none. Default: 4 MiB.
+  uint64_t wal_prefill_bytes = uint64_t{4} << 20;
   // Open without writing (for inspection), also beside a running cairnd on
   // the same directory: reads see what was committed when the store opened
   // (nothing later; of a writer under kMemory, only what it flushed), and
