@@ -76,6 +76,10 @@ using rocksdb::Slice;
 //   error needs a restart.) The read models' WAL (projections/) is never
 //   synced per write: there a write appended whole is the mark, since an
 //   unsynced write that reached the WAL also reached a memtable.
+//
+// And one that makes commits cheaper: a new file of the events' WAL is
+// filled with zeros ahead of its end (WalPrefill), and RocksDB is shown it
+// as long as what was appended to it.
 class StoreFileSystem final : public rocksdb::FileSystemWrapper {
  public:
   // `wal_prefill_bytes`: new files of the events' WAL get this many bytes
@@ -782,16 +786,16 @@ Result<StreamListing> EventStoreImpl::ListStreams(std::string_view tenant,
 Result<std::unique_ptr<EventStore>> OpenWithEnv(const Options& options,
                                                 const std::string& dir,
                                                 rocksdb::Env* env) {
+  // Only a WAL synced at every write gains from zeros ahead of its end.
+  const uint64_t wal_prefill_bytes =
+      options.durability == Durability::kFsync ? options.wal_prefill_bytes : 0;
   // The store's file system above the given Env's (its threads and clock
   // are RocksDB's default ones, as NewCompositeEnv makes them).
   std::unique_ptr<rocksdb::Env> store_env =
       rocksdb::NewCompositeEnv(std::make_shared<StoreFileSystem>(
           env != nullptr ? env->GetFileSystem()
                          : rocksdb::FileSystem::Default(),
-          // Only a WAL synced at every write gains from it.
-          dir,
-          options.durability == Durability::kFsync ? options.wal_prefill_bytes
-                                                   : 0));
+          dir, wal_prefill_bytes));
   auto db = Db::Open(options, dir, store_env.get());
   if (!db.has_value()) return db.error();
   auto store = std::make_unique<EventStoreImpl>(options, std::move(store_env),
