@@ -15,6 +15,7 @@
 #include <latch>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -406,21 +407,13 @@ class HttpServerImpl final : public HttpServer {
     return h;
   }
 
-  template <typename Message>
-  static void SetHeaders(Message& m, const HttpResponse& r, bool keep_alive) {
-    m.set(http::field::server, "cairn");
-    if (!r.content_type.empty())
-      m.set(http::field::content_type, r.content_type);
-    for (const auto& [k, v] : r.headers) m.set(k, v);
-    m.keep_alive(keep_alive);
-  }
-
-  // A whole response: its head written by hand (ResponseHead), then head
-  // and body in one gathered write.
+  // A whole response: its head (ResponseHead), then head and body in one
+  // gathered write.
   awaitable<bool> Write(beast::tcp_stream& stream, HttpResponse r,
                         unsigned version, bool keep_alive) {
-    const std::string head = ResponseHead(r, version, keep_alive);
     if (IsBodiless(r.status)) r.body.clear();
+    const std::string head =
+        ResponseHead(r, version, keep_alive, r.body.size());
     const std::array<net::const_buffer, 2> buffers = {net::buffer(head),
                                                       net::buffer(r.body)};
     stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
@@ -432,16 +425,16 @@ class HttpServerImpl final : public HttpServer {
     return status < 200 || status == 204 || status == 304;
   }
 
-  // The status line and header fields of a response whose body is
-  // `r.body`, as Beast's message would hold them after SetHeaders and
-  // prepare_payload: a field named twice in r.headers keeps its last
-  // value; 1xx, 204 and 304 have no Content-Length (and no body);
-  // HTTP/1.0 says keep-alive, HTTP/1.1 says close. Beast's serializer
-  // allocates every field and walks them through nested buffer views:
-  // writing the head by hand took about a sixth off the I/O threads' CPU
-  // per append at 64 clients (docs/BENCHMARKS.md).
+  // The status line and header fields of every response, whose body is
+  // `body_bytes` long, or chunked when none: a field named twice in
+  // r.headers keeps its last value; 1xx, 204 and 304 have no
+  // Content-Length (and no body); HTTP/1.0 says keep-alive, HTTP/1.1 says
+  // close. Beast's serializer allocates every field and walks them through
+  // nested buffer views: writing the head by hand took about a sixth off
+  // the I/O threads' CPU per append at 64 clients (docs/BENCHMARKS.md).
   static std::string ResponseHead(const HttpResponse& r, unsigned version,
-                                  bool keep_alive) {
+                                  bool keep_alive,
+                                  std::optional<size_t> body_bytes) {
     std::string head;
     head.reserve(192);
     head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
@@ -469,9 +462,11 @@ class HttpServerImpl final : public HttpServer {
     }
     if (version == 10 && keep_alive) field("Connection", "keep-alive");
     if (version != 10 && !keep_alive) field("Connection", "close");
-    if (!IsBodiless(r.status)) {
+    if (!body_bytes) {
+      field("Transfer-Encoding", "chunked");
+    } else if (!IsBodiless(r.status)) {
       head.append("Content-Length: ");
-      AppendUint(&head, r.body.size());
+      AppendUint(&head, *body_bytes);
       head.append("\r\n");
     }
     head.append("\r\n");
@@ -482,13 +477,11 @@ class HttpServerImpl final : public HttpServer {
   awaitable<bool> WriteChunkedHeader(beast::tcp_stream& stream,
                                      const HttpResponse& r, unsigned version,
                                      bool keep_alive) {
-    http::response<http::empty_body> res{static_cast<http::status>(r.status),
-                                         version};
-    SetHeaders(res, r, keep_alive);
-    res.chunked(true);
-    http::response_serializer<http::empty_body> sr{res};
+    const std::string head =
+        ResponseHead(r, version, keep_alive, /*body_bytes=*/std::nullopt);
     stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
-    auto [ec, n] = co_await http::async_write_header(stream, sr, kUseTuple);
+    auto [ec, n] =
+        co_await net::async_write(stream, net::buffer(head), kUseTuple);
     co_return !ec;
   }
 
