@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <memory>
@@ -235,6 +236,7 @@ void Runner::Run() {
     setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.nice);
   }
   bool passed = false;  // the last round caught tenants up
+  std::chrono::steady_clock::duration last_round{};
   for (;;) {
     std::set<std::string> tenants;
     {
@@ -242,9 +244,10 @@ void Runner::Run() {
       busy_ = false;
       inbox_->cv.notify_all();  // WaitIdle
       if (passed && options_.gather.count() > 0) {
-        inbox_->cv.wait_for(lock, options_.gather, [this] {
-          return inbox_->stopping || prompt_waits_ > 0 || idle_waits_ > 0;
-        });
+        inbox_->cv.wait_for(
+            lock, PauseAfterRound(options_.gather, last_round), [this] {
+              return inbox_->stopping || prompt_waits_ > 0 || idle_waits_ > 0;
+            });
       }
       inbox_->cv.wait(
           lock, [this] { return inbox_->stopping || !inbox_->dirty.empty(); });
@@ -252,6 +255,7 @@ void Runner::Run() {
       tenants.swap(inbox_->dirty);
       busy_ = true;
     }
+    const auto round_started = std::chrono::steady_clock::now();
     for (Slot& slot : slots_) {
       bool rebuild;
       std::vector<std::string> tenant_rebuilds;
@@ -283,7 +287,19 @@ void Runner::Run() {
       CatchUp(running, tenant);
     }
     passed = !tenants.empty();
+    last_round = std::chrono::steady_clock::now() - round_started;
   }
+}
+
+std::chrono::microseconds Runner::PauseAfterRound(
+    std::chrono::microseconds gather,
+    std::chrono::steady_clock::duration round) {
+  // A round takes long when it writes many learners' states, or when the
+  // appends keep the cores busy (a nice projector yields to them): then
+  // the next waits longer, and gathers more commits into fewer passes.
+  const auto scaled =
+      std::chrono::duration_cast<std::chrono::microseconds>(round * 4);
+  return std::clamp(scaled, gather, gather * 10);
 }
 
 void Runner::RebuildNow(Slot& slot) {

@@ -58,12 +58,15 @@ struct RunnerOptions {
   // such readers never wait for it; a wait for the next pass (a read-model
   // subscription's, for its next version) does not, or every open
   // subscription would undo the gathering. An idle runner starts on a
-  // commit at once. What it costs: a read without minPosition, and a
-  // subscription's push, may be this far behind while appends keep
-  // coming. 100 ms, against 5 ms, halved the projector's CPU per
-  // single-event append at 64 clients, as each pass writes a learner's
-  // state once for all its events (docs/BENCHMARKS.md, "Issue 7, third
-  // run"); cairnd's --projection-gather-ms.
+  // commit at once. A round of passes that took long pauses longer, up to
+  // ten times this (Runner::PauseAfterRound). What it costs: a read
+  // without minPosition, and a subscription's push, may be that far
+  // behind while appends keep coming. 100 ms, against 5 ms, halved the
+  // projector's CPU per single-event append at 64 clients, as each pass
+  // writes a learner's state once for all its events (docs/BENCHMARKS.md,
+  // "Issue 7, third run"); the longer pause after a long round took the
+  // append p99 at 8 clients from 1.15-1.76 to 0.98-1.05 ms ("eighth
+  // session"); cairnd's --projection-gather-ms.
   std::chrono::microseconds gather{100'000};
   // The projector thread's nice value (0 to 19; 0 leaves it as it is). A
   // pass is a burst of CPU (tens of ms under load), and at the same
@@ -132,6 +135,14 @@ class Runner {
   // Waits (bounded) until every projection has caught up with every
   // tenant's log end as it is now; for tests and benchmarks.
   bool WaitIdle(std::chrono::milliseconds timeout);
+
+  // The gathering pause after a round of passes that took `round`
+  // (RunnerOptions::gather): four times the round, so that passes take at
+  // most a fifth of the projector's time, but no less than `gather` and no
+  // more than ten times it.
+  static std::chrono::microseconds PauseAfterRound(
+      std::chrono::microseconds gather,
+      std::chrono::steady_clock::duration round);
 
  private:
   // What concerns one tenant of a projection.

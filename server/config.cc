@@ -157,8 +157,8 @@ class Parser {
     opt("shutdown-grace-seconds", &c->shutdown_grace_seconds,
         "time SIGTERM gives requests in flight");
     opt("projection-gather-ms", &c->projection_gather_ms,
-        "while nobody waits on a projection, commits gather this long "
-        "between its passes")
+        "while nobody waits on a projection, commits gather at least this "
+        "long between its passes (up to ten times it after a long pass)")
         ->check(CLI::Range(0u, 10'000u));
     opt("projection-nice", &c->projection_nice,
         "the projector thread's nice value: 19 yields the CPU to appends, "

@@ -472,6 +472,20 @@ TEST_F(RunnerTest, UnderAStreamOfCommitsPassesGatherUntilSomeoneWaits) {
   EXPECT_LT(std::chrono::steady_clock::now() - stop_began, 10s);
 }
 
+// The pause after a round grows with the round, within [gather, 10 x
+// gather]: under load the passes take at most a fifth of the projector's
+// time, and a read model falls at most ten pauses behind.
+TEST(PauseAfterRoundTest, IsFourRoundsWithinOneAndTenGathers) {
+  const std::chrono::microseconds gather = 100ms;
+  EXPECT_EQ(Runner::PauseAfterRound(gather, 0ms), 100ms);
+  EXPECT_EQ(Runner::PauseAfterRound(gather, 10ms), 100ms);
+  EXPECT_EQ(Runner::PauseAfterRound(gather, 40ms), 160ms);
+  EXPECT_EQ(Runner::PauseAfterRound(gather, 200ms), 800ms);
+  EXPECT_EQ(Runner::PauseAfterRound(gather, 5s), 1s);
+  // With the pause off, it stays off.
+  EXPECT_EQ(Runner::PauseAfterRound(0ms, 5s), 0ms);
+}
+
 // A read-model subscription waits for its next version with kNextPass: it
 // rides the next pass rather than end the pause, or one open dashboard
 // would make the projector pass after every commit.
