@@ -190,16 +190,17 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
   // compaction can move it down a level instead of rewriting it; but only
   // into a level of the same compression. One compression for every level
   // (ZSTD, the log being most of the disk) makes every such compaction a
-  // move: 20,000,000 events preloaded, 96 moves and 7.5 million events
-  // rewritten before, 200 moves and none rewritten after.
+  // move: preloading 20,000,000 events, 91-96 moves and 7.5-8.2 million
+  // events rewritten before, 201 moves and none rewritten after.
   families[2].options.compression = rocksdb::kZSTD;
   // A stream index entry compresses to about 5 bytes, so RocksDB's 256 MiB
   // base level would be tens of millions of entries, and until the family
   // outgrew it every compaction of new entries (which overlap every
   // stream) rewrote all of it. Levels sized for small entries keep each
-  // rewrite to one level's share: 32 instead of 51 s of its compaction CPU
-  // for 20,000,000 events. With the log's change above, that preload ran
-  // at 231,000 instead of 181,000 events/s (docs/BENCHMARKS.md).
+  // rewrite to one level's share: 32-35 instead of 48-51 s of its
+  // compaction CPU for 20,000,000 events. With the log's change above,
+  // that preload ran at 217,000-231,000 instead of 180,000 events/s
+  // (bench/compare/growth.sh, docs/BENCHMARKS.md).
   families[3].options.max_bytes_for_level_base = size_t{8} << 20;
   families[3].options.target_file_size_base = size_t{2} << 20;
 

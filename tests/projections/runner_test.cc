@@ -474,7 +474,7 @@ TEST_F(RunnerTest, UnderAStreamOfCommitsPassesGatherUntilSomeoneWaits) {
 
 // The pause after a round grows with the round, within [gather, 10 x
 // gather]: under load the passes take at most a fifth of the projector's
-// time, and a read model falls at most ten pauses behind.
+// time, and no pause is longer than ten gathers.
 TEST(PauseAfterRoundTest, IsFourRoundsWithinOneAndTenGathers) {
   const std::chrono::microseconds gather = 100ms;
   EXPECT_EQ(Runner::PauseAfterRound(gather, 0ms), 100ms);
