@@ -972,6 +972,37 @@ TEST_F(ApiTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(count, 3u) << raw;
 }
 
+TEST_F(ApiTest, LargeBodiesPipelinedOnOneConnectionAreEachAppendedWhole) {
+  // Bodies of several reads each (cairnd reads at most 64 KiB at a time),
+  // sent back to back, so that the next request's bytes arrive with the
+  // end of each body.
+  std::string body = AppendBody(300);
+  body.insert(1, std::string(100'000, ' '));  // past 64 KiB either way
+  ASSERT_GT(body.size(), 100'000u);
+  std::string requests;
+  for (int i = 0; i < 3; ++i) {
+    requests +=
+        "POST /v1/streams/s-1/events HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  requests += "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const std::string raw = SendRaw(server_.port(), requests);
+  size_t created = 0;
+  for (size_t at = 0; (at = raw.find("HTTP/1.1 201", at)) != std::string::npos;
+       ++at) {
+    ++created;
+  }
+  EXPECT_EQ(created, 3u) << raw.substr(0, 2000);
+  EXPECT_NE(raw.find("HTTP/1.1 200"), std::string::npos);
+  const json::array events = StreamEvents("s-1", "?limit=1000");
+  ASSERT_EQ(events.size(), 900u);
+  for (size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(events[i].at("data").at("n").as_int64(),
+              static_cast<int64_t>(i % 300));
+  }
+}
+
 TEST_F(ApiTest, ResponseHeadsFollowTheRequestsVersion) {
   // HTTP/1.0 keeps the connection only when asked, and says so.
   const std::string old =
