@@ -14,7 +14,9 @@
 # The arguments go to `cairn-compare --system cairn --workload append`,
 # with --duration $DURATION (default 8) and --warmup $WARMUP (default 1).
 # PERF=1 also records `perf record -g` of cairnd into
-# build-compare/threads-perf.data. CAIRND=PATH runs another cairnd binary
+# build-compare/threads-perf.data; PERF_THREADS=NAME records only the
+# threads of that name (cairn-projector), so that the others run as
+# without perf. CAIRND=PATH runs another cairnd binary
 # (an older build, to compare side by side); CAIRND_ARGS adds flags to its
 # command line. READ_MODEL_SUBSCRIBERS=N holds N dashboard subscriptions
 # open meanwhile (read_model_subscribers.py; Debian's python3-websocket), as
@@ -68,7 +70,12 @@ fi
 before=$(thread_ticks)
 steal_before=$(awk '/^cpu / { print $9 }' /proc/stat)
 if [ "${PERF:-0}" = 1 ]; then
-  perf record -g -o "$BUILD/threads-perf.data" -p "$CAIRN_PID" 2>/dev/null &
+  target=(-p "$CAIRN_PID")
+  if [ -n "${PERF_THREADS:-}" ]; then
+    tids=$(grep -lx "$PERF_THREADS" /proc/"$CAIRN_PID"/task/*/comm | cut -d/ -f5 | paste -sd,)
+    target=(-t "$tids")
+  fi
+  perf record -g -o "$BUILD/threads-perf.data" "${target[@]}" 2>/dev/null &
   PERF_PID=$!
 fi
 out=$("$BUILD/tools/loadgen/cairn-compare" --system cairn --target "127.0.0.1:$PORT" \
