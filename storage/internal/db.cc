@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "storage/internal/crc32c.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/rocksdb_status.h"
 
@@ -143,6 +144,10 @@ std::vector<std::string> ProjectionFamilyNames(
 Result<std::unique_ptr<Db>> Db::Open(const Options& options,
                                      const std::string& dir,
                                      rocksdb::Env* env) {
+  if (!Crc32cChecks()) {
+    return Status::Internal(
+        "the CRC32C of this build is wrong (storage/internal/crc32c.cc)");
+  }
   std::error_code ec;
   if (!options.read_only) std::filesystem::create_directories(dir, ec);
   if (ec) {
