@@ -50,7 +50,7 @@ struct PreparedRequest {
 
 // The HTTP API of cairnd: maps requests to the store and answers. Knows
 // nothing of sockets or Beast, so it is tested with plain values.
-// Thread-safe; Handle runs on the connection's strand and sends storage
+// Thread-safe; Handle runs on the connection's loop and sends storage
 // work to the sequencer and the reader pool, and backups to a thread of
 // their own.
 class Api {

@@ -2,7 +2,7 @@
 
 // Adapters from the store's callbacks and blocking reads to C++20
 // coroutines: the result comes back on the awaiting coroutine's executor
-// (the connection's strand), never on the sequencer or a reader thread.
+// (the connection's loop), never on the sequencer or a reader thread.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <latch>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -55,7 +56,7 @@ constexpr auto kAcceptRetryPause = std::chrono::milliseconds(100);
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
-  bool idle = true;  // waiting for a request; touched only on the strand
+  bool idle = true;  // waiting for a request; touched only on its loop
   // The socket moved on to a WebSocket session, which now owns the
   // connection's place among those shutdown waits for.
   bool upgraded = false;
@@ -67,13 +68,13 @@ class HttpServerImpl final : public HttpServer {
                  projections::Runner* projections, auth::JwtVerifier* verifier)
       : config_(config),
         verifier_(verifier),
-        ioc_(static_cast<int>(IoThreads(config))),
+        loops_(MakeLoops(IoThreads(config))),
         readers_(config.reader_threads),
         limits_(TenantLimitsOf(config)),
         metrics_(store, projections, &limits_),
         api_(store, projections, readers_.get_executor(), config, verifier,
              &limits_, &metrics_),
-        acceptor_(ioc_) {}
+        acceptor_(*loops_.front()) {}
 
   ~HttpServerImpl() override { readers_.join(); }
 
@@ -111,17 +112,22 @@ class HttpServerImpl final : public HttpServer {
         named->arrive_and_wait();
       });
     }
-    net::co_spawn(ioc_, Accept(), net::detached);
-    net::signal_set signals(ioc_, SIGINT, SIGTERM);
+    net::io_context& first = *loops_.front();
+    net::co_spawn(first, Accept(), net::detached);
+    net::signal_set signals(first, SIGINT, SIGTERM);
     signals.async_wait([this](const beast::error_code& ec, int sig) {
       if (!ec) BeginShutdown(sig);
     });
-    net::signal_set hangup(ioc_, SIGHUP);
+    net::signal_set hangup(first, SIGHUP);
     WaitHangup(hangup);
+    // Each loop runs until Finish stops it, connections or none.
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> busy;
+    for (auto& loop : loops_) busy.push_back(net::make_work_guard(*loop));
     std::vector<std::thread> threads;
-    const unsigned n = IoThreads(config_);
-    for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { RunIo(); });
-    RunIo();
+    for (size_t i = 1; i < loops_.size(); ++i) {
+      threads.emplace_back([this, i] { RunIo(*loops_[i]); });
+    }
+    RunIo(first);
     for (auto& t : threads) t.join();
   }
 
@@ -130,6 +136,23 @@ class HttpServerImpl final : public HttpServer {
     return c.io_threads > 0 ? c.io_threads
                             : std::max(1u, std::thread::hardware_concurrency());
   }
+
+  // One event loop per I/O thread, each run by that thread alone: a
+  // connection lives on one loop, so its handlers never race, with no
+  // strand and no hand-off of ready sockets between threads. One
+  // io_context shared by two threads cost the I/O threads a tenth more CPU
+  // per append at 64 clients and a quarter more at 8, in strand dispatch,
+  // the scheduler's mutex and its wake-ups (docs/BENCHMARKS.md).
+  static std::vector<std::unique_ptr<net::io_context>> MakeLoops(unsigned n) {
+    std::vector<std::unique_ptr<net::io_context>> loops;
+    for (unsigned i = 0; i < n; ++i) {
+      loops.push_back(std::make_unique<net::io_context>(1));
+    }
+    return loops;
+  }
+
+  // The loop for the next connection: each in turn.
+  net::io_context& NextLoop() { return *loops_[next_loop_++ % loops_.size()]; }
 
   // SIGHUP: the key files are read again; on failure the old keys stay.
   void WaitHangup(net::signal_set& hangup) {
@@ -147,12 +170,12 @@ class HttpServerImpl final : public HttpServer {
     });
   }
 
-  void RunIo() {
+  static void RunIo(net::io_context& loop) {
     pthread_setname_np(pthread_self(), "cairn-io");
     // A handler must not throw; if one does, the server cannot vouch for
     // its state: log and exit non-zero rather than limp on.
     try {
-      ioc_.run();
+      loop.run();
     } catch (const std::exception& e) {
       log::Error("unexpected exception on an I/O thread",
                  {{"error", e.what()}});
@@ -163,7 +186,7 @@ class HttpServerImpl final : public HttpServer {
   awaitable<void> Accept() {
     for (;;) {
       auto [ec, socket] =
-          co_await acceptor_.async_accept(net::make_strand(ioc_), kUseTuple);
+          co_await acceptor_.async_accept(NextLoop(), kUseTuple);
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
           co_return;
@@ -172,7 +195,7 @@ class HttpServerImpl final : public HttpServer {
         // until a connection closes: pause instead of spinning on the
         // error and flooding the log.
         log::Warn("accept failed", {{"error", ec.message()}});
-        net::steady_timer pause(ioc_, kAcceptRetryPause);
+        net::steady_timer pause(acceptor_.get_executor(), kAcceptRetryPause);
         auto [wait_ec] = co_await pause.async_wait(kUseTuple);
         (void)wait_ec;  // cancelled only when the server stops
         continue;
@@ -244,9 +267,9 @@ class HttpServerImpl final : public HttpServer {
         // HTTP parser and buffers, ~4 KB) is freed rather than held by
         // every idle socket.
         conn->upgraded = true;
-        const auto strand = stream.get_executor();  // before the move
+        const auto loop = stream.get_executor();  // before the move
         net::co_spawn(
-            strand,
+            loop,
             RunWebSocket(
                 std::move(stream), parser.release(),
                 {api_.store(), api_.projections(), readers_.get_executor(),
@@ -715,18 +738,20 @@ class HttpServerImpl final : public HttpServer {
     // Called from any thread; the timer is left alone (not thread-safe) and
     // its pending wait is destroyed with the stopped io_context.
     if (finished_.exchange(true)) return;
-    ioc_.stop();
+    for (auto& loop : loops_) loop->stop();
   }
 
   const Config config_;
   auth::JwtVerifier* const verifier_;
-  net::io_context ioc_;
+  // Before the acceptor and timer registered with them: destroyed after.
+  std::vector<std::unique_ptr<net::io_context>> loops_;
+  size_t next_loop_ = 0;  // touched only by Accept, on the first loop
   net::thread_pool readers_;
   TenantLimits limits_;
   Metrics metrics_;
   Api api_;
   tcp::acceptor acceptor_;
-  net::steady_timer grace_timer_{ioc_};
+  net::steady_timer grace_timer_{*loops_.front()};
   std::atomic<bool> finished_{false};
   std::mutex mu_;
   std::list<std::weak_ptr<Connection>> connections_;  // guarded by mu_

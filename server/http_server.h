@@ -12,7 +12,7 @@
 namespace cairn::server {
 
 // cairnd's HTTP/1.1 server: a listener and one coroutine per connection on
-// its own strand, over an io_context run by Config::io_threads threads.
+// one of Config::io_threads event loops, each run by a thread of its own.
 class HttpServer {
  public:
   // Binds the listen address (port 0 picks a free port). `verifier` checks

@@ -1,7 +1,7 @@
 #pragma once
 
 // Waiting, from a coroutine, until a projection has applied a position: the
-// runner answers from its thread (posted back to the caller's strand), a
+// runner answers from its thread (posted back to the caller's loop), a
 // timer bounds the wait. Used by minPosition reads and read-model
 // subscriptions.
 

@@ -11,7 +11,7 @@
 namespace cairn::server {
 
 // What must stop at shutdown: running subscriptions and WebSocket sessions,
-// each with a SubscriptionControl on its strand. Thread-safe.
+// each with a SubscriptionControl on its connection's loop. Thread-safe.
 class StopRegistry {
  public:
   using Handle = std::list<std::weak_ptr<SubscriptionControl>>::iterator;
@@ -19,7 +19,7 @@ class StopRegistry {
   Handle Add(const std::shared_ptr<SubscriptionControl>& control) {
     std::lock_guard lock(mu_);
     if (stopping_) {
-      // Too late to run: stop it at once (on its strand).
+      // Too late to run: stop it at once (on its loop).
       boost::asio::post(control->executor(), [control] { control->Stop(); });
     }
     controls_.push_back(control);
@@ -31,7 +31,7 @@ class StopRegistry {
     controls_.erase(handle);
   }
 
-  // Stops everything registered now or later, each on its own strand.
+  // Stops everything registered now or later, each on its own loop.
   void StopAll() {
     std::lock_guard lock(mu_);
     stopping_ = true;

@@ -23,8 +23,8 @@ constexpr size_t kCatchUpPage = 1000;
 }  // namespace
 
 // The state of one running subscription. Everything runs on the
-// subscription's strand but the storage reads, which run on the reader
-// pool while the coroutine waits for them.
+// subscription's loop (its connection's I/O thread) but the storage reads,
+// which run on the reader pool while the coroutine waits for them.
 class SubscriptionRun {
  public:
   SubscriptionRun(storage::EventStore* store, net::any_io_executor readers,
@@ -257,13 +257,13 @@ class SubscriptionRun {
   // Waits until the tap has something, the heartbeat is due, or the
   // subscription is stopped.
   awaitable<Woken> Wait(storage::LiveTap& tap) {
-    auto strand = co_await net::this_coro::executor;
+    auto loop = co_await net::this_coro::executor;
     control_->ready_ = false;
     control_->timer_.expires_after(limits_.heartbeat);
     // The wake may come from the sequencer's thread: it only posts. A
     // stale wake from an earlier wait at worst makes an empty round.
-    tap.OnReady([control = control_, strand] {
-      net::post(strand, [control] {
+    tap.OnReady([control = control_, loop] {
+      net::post(loop, [control] {
         control->ready_ = true;
         control->timer_.cancel();
       });

@@ -58,7 +58,7 @@ class SubscriptionSink {
  public:
   virtual ~SubscriptionSink() = default;
   // Appends one event as the transport frames it. Runs on a reader thread
-  // during catch-up and on the subscription's strand when live, so it must
+  // during catch-up and on the subscription's loop when live, so it must
   // only read the sink's immutable state.
   virtual void Format(std::string* out, GlobalPosition position,
                       const EventView& event) const = 0;
@@ -74,20 +74,20 @@ class SubscriptionSink {
   virtual boost::asio::awaitable<bool> Heartbeat() = 0;
 };
 
-// Stops a running subscription from its strand (an unsubscribe, a closing
+// Stops a running subscription from its loop (an unsubscribe, a closing
 // socket, shutdown): RunSubscription returns at its next step.
 class SubscriptionControl {
  public:
-  explicit SubscriptionControl(const boost::asio::any_io_executor& strand)
-      : timer_(strand) {}
-  // On the subscription's strand.
+  explicit SubscriptionControl(const boost::asio::any_io_executor& loop)
+      : timer_(loop) {}
+  // On the subscription's loop.
   void Stop() {
     if (stopped_) return;
     stopped_ = true;
     timer_.cancel();
     if (on_stop_) std::exchange(on_stop_, nullptr)();
   }
-  // Runs `f` on the strand when Stop is first called (not when stopped
+  // Runs `f` on the loop when Stop is first called (not when stopped
   // already).
   void OnStop(std::function<void()> f) { on_stop_ = std::move(f); }
   bool stopped() const { return stopped_; }
@@ -101,7 +101,7 @@ class SubscriptionControl {
   std::function<void()> on_stop_;
 };
 
-// Runs the subscription on the calling coroutine's strand until the sink
+// Runs the subscription on the calling coroutine's loop until the sink
 // reports the client gone, `control` is stopped, or (follow = false) the
 // history is delivered. Storage reads run on `readers`. Returns Ok, or why
 // it could not go on (a tombstoned stream, a storage error, Busy for a slow

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -1071,6 +1072,32 @@ TEST(ApiShutdownTest, SigtermExitsZeroAndKeepsEveryAcknowledgedEvent) {
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(Int(Json(r), "firstPosition"), 60);
   EXPECT_EQ(Int(Json(r), "firstRevision"), 16);
+}
+
+TEST(ApiShutdownTest, ConnectionsOnEveryIoThreadAreServedAndClosedAtSigterm) {
+  // Connections go to the I/O threads' event loops in turn: with three
+  // loops and six connections, each loop holds two. A loop that did not
+  // run would leave its connections unanswered, and at SIGTERM open until
+  // the grace period ends.
+  CairndProcess server({"--io-threads", "3", "--shutdown-grace-seconds", "60"});
+  server.Start();
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(
+        std::make_unique<HttpClient>(server.port(), std::chrono::seconds(10)));
+    clients.back()->set_retry(false);  // a new connection would go elsewhere
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      const HttpResponse r = clients[i]->Post(
+          "/v1/streams/c-" + std::to_string(i) + "/events", AppendBody(1));
+      ASSERT_EQ(r.status, 201) << "connection " << i << ": " << r.body;
+    }
+  }
+  // Every connection is open and idle: each loop closes its own.
+  EXPECT_EQ(server.Stop(SIGTERM, std::chrono::seconds(20)), 0) << server.Log();
+  EXPECT_EQ(server.Log().find("grace period over"), std::string::npos)
+      << server.Log();
 }
 
 TEST(ApiShutdownTest, SigtermDuringAppendsLosesNoAcknowledgedEvent) {
