@@ -4,7 +4,9 @@
 # free port of 127.0.0.1, runs the workload, and prints each thread's CPU
 # time (from /proc/PID/task/*/stat, over the whole run, warm-up included)
 # in µs per event and its context switches per event (from
-# /proc/PID/task/*/status), threads of one name summed; then the data
+# /proc/PID/task/*/status), threads of one name summed, and the threads
+# that exited meanwhile as one line (the process's CPU, from
+# /proc/PID/stat, less the live threads'); then the data
 # directory's size at the end, and the CPU the hypervisor stole meanwhile.
 # Needs build-compare/ (run.sh builds it).
 #
@@ -45,8 +47,8 @@ for _ in $(seq 600); do
   sleep 0.05
 done
 
-# name, utime+stime (clock ticks), context switches (voluntary and not):
-# one line per thread
+# tid, name, utime+stime (clock ticks), context switches (voluntary and
+# not): one line per thread
 thread_ticks() {
   for t in /proc/"$CAIRN_PID"/task/*; do
     local stat name switches
@@ -55,8 +57,17 @@ thread_ticks() {
     switches=$(awk '/ctxt_switches/ { n += $2 } END { print n + 0 }' "$t/status" 2>/dev/null) || continue
     stat=${stat##*) }
     read -r -a f <<<"$stat"
-    echo "$name $((f[11] + f[12])) $switches"
+    echo "${t##*/} $name $((f[11] + f[12])) $switches"
   done
+}
+# utime+stime of the whole process: of its threads that exited too (a WAL
+# filler lives as long as its WAL file), which thread_ticks no longer sees
+process_ticks() {
+  local stat
+  stat=$(cat /proc/"$CAIRN_PID"/stat)
+  stat=${stat##*) }
+  read -r -a f <<<"$stat"
+  echo $((f[11] + f[12]))
 }
 if [ "${READ_MODEL_SUBSCRIBERS:-0}" -gt 0 ]; then
   /usr/bin/python3 bench/compare/read_model_subscribers.py "127.0.0.1:$PORT" \
@@ -68,6 +79,7 @@ if [ "${READ_MODEL_SUBSCRIBERS:-0}" -gt 0 ]; then
   done
 fi
 before=$(thread_ticks)
+process_before=$(process_ticks)
 steal_before=$(awk '/^cpu / { print $9 }' /proc/stat)
 if [ "${PERF:-0}" = 1 ]; then
   target=(-p "$CAIRN_PID")
@@ -83,6 +95,7 @@ out=$("$BUILD/tools/loadgen/cairn-compare" --system cairn --target "127.0.0.1:$P
   --json "$@" | tail -1)
 if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=; fi
 after=$(thread_ticks)
+process_after=$(process_ticks)
 steal_after=$(awk '/^cpu / { print $9 }' /proc/stat)
 if [ -n "$SUBSCRIBERS_PID" ]; then
   kill -TERM "$SUBSCRIBERS_PID"; wait "$SUBSCRIBERS_PID" || true; SUBSCRIBERS_PID=
@@ -97,25 +110,38 @@ tck = int(sys.argv[2])
 def parse(text):
     d = {}
     for line in text.splitlines():
-        name, ticks, switches = line.rsplit(" ", 2)
-        t, s = d.get(name, (0, 0))
-        d[name] = (t + int(ticks), s + int(switches))
+        tid, rest = line.split(" ", 1)
+        name, ticks, switches = rest.rsplit(" ", 2)
+        d[tid] = (name, int(ticks), int(switches))
     return d
-b, a = parse("""$before"""), parse("""$after""")
+# By thread name: what each thread alive at the end did since the start
+# (or since it began).
+before_tids, after_tids = parse("""$before"""), parse("""$after""")
+spent = {}  # name -> (ticks, switches)
+for tid, (name, t1, s1) in after_tids.items():
+    _, t0, s0 = before_tids.get(tid, (name, 0, 0))
+    t, s = spent.get(name, (0, 0))
+    spent[name] = (t + t1 - t0, s + s1 - s0)
 # warm-up and measured part: events over both, from the measured rate
 seconds = run["seconds"] + float("${WARMUP:-1}")
 events = run["events_per_s"] * seconds
 def per_event(name):
-    t0, s0 = b.get(name, (0, 0))
-    t1, s1 = a[name]
-    return (t1 - t0) / tck * 1e6 / events, (s1 - s0) / events
+    ticks, switches = spent[name]
+    return ticks / tck * 1e6 / events, switches / events
 total_us = total_switches = 0
-for name in sorted(a, key=lambda n: -per_event(n)[0]):
+for name in sorted(spent, key=lambda n: -per_event(n)[0]):
     us, switches = per_event(name)
     total_us += us
     total_switches += switches
     if us >= 0.05:
         print(f"{name:20s} {us:7.2f} µs/event {switches:6.2f} switches/event")
+# Threads that exited during the run: the process's CPU less the live
+# threads'.
+exited_us = (($process_after - $process_before) / tck * 1e6 / events
+             - total_us)
+if exited_us >= 0.05:
+    print(f"{'(exited threads)':20s} {exited_us:7.2f} µs/event")
+    total_us += exited_us
 print(f"{'all threads':20s} {total_us:7.2f} µs/event {total_switches:6.2f} switches/event"
       f" ({run['events_per_s']:.0f} events/s)")
 # The hypervisor's steal: a run that lost much CPU to other machines
