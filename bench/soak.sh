@@ -53,7 +53,9 @@ while [ $((SECONDS - started + INTERVAL)) -le $((MINUTES * 60)) ]; do
   kill -0 "$PID" 2>/dev/null || { echo "cairnd died"; cat "$WORK/server.log"; exit 1; }
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
   # Descriptors other than table files (sockets, WAL, LOG, ...), and those.
-  sst_fds=$(find "/proc/$PID/fd" -lname '*.sst' | wc -l)
+  # A descriptor closed while find reads the list (a compaction's input)
+  # makes it fail; it is simply not counted.
+  sst_fds=$({ find "/proc/$PID/fd" -lname '*.sst' 2>/dev/null || true; } | wc -l)
   fds=$(($(ls "/proc/$PID/fd" | wc -l) - sst_fds))
   eps=$(echo "$summary" | grep -o '"events_per_s":[0-9.eE+-]*' | cut -d: -f2)
   p99=$(echo "$summary" | grep -o '"p99_ms":[0-9.eE+-]*' | cut -d: -f2)
