@@ -47,28 +47,28 @@ for _ in $(seq 600); do
   sleep 0.05
 done
 
-# tid, name, utime+stime (clock ticks), context switches (voluntary and
-# not): one line per thread
-thread_ticks() {
-  for t in /proc/"$CAIRN_PID"/task/*; do
-    local stat name switches
-    stat=$(cat "$t/stat" 2>/dev/null) || continue
-    name=$(cat "$t/comm")
-    switches=$(awk '/ctxt_switches/ { n += $2 } END { print n + 0 }' "$t/status" 2>/dev/null) || continue
-    stat=${stat##*) }
-    read -r -a f <<<"$stat"
-    echo "${t##*/} $name $((f[11] + f[12])) $switches"
-  done
-}
-# utime+stime of the whole process: of its threads that exited too (a WAL
-# filler lives as long as its WAL file), which thread_ticks no longer sees
-process_ticks() {
+# utime+stime (clock ticks) of a /proc/.../stat file; fails when it is gone
+stat_ticks() {
   local stat
-  stat=$(cat /proc/"$CAIRN_PID"/stat)
+  stat=$(cat "$1" 2>/dev/null) || return 1
   stat=${stat##*) }
   read -r -a f <<<"$stat"
   echo $((f[11] + f[12]))
 }
+# tid, name, utime+stime, context switches (voluntary and not): one line
+# per thread
+thread_ticks() {
+  for t in /proc/"$CAIRN_PID"/task/*; do
+    local ticks name switches
+    ticks=$(stat_ticks "$t/stat") || continue
+    name=$(cat "$t/comm")
+    switches=$(awk '/ctxt_switches/ { n += $2 } END { print n + 0 }' "$t/status" 2>/dev/null) || continue
+    echo "${t##*/} $name $ticks $switches"
+  done
+}
+# The whole process's: of its threads that exited too (a WAL filler lives
+# as long as its WAL file), which thread_ticks no longer sees
+process_ticks() { stat_ticks /proc/"$CAIRN_PID"/stat; }
 if [ "${READ_MODEL_SUBSCRIBERS:-0}" -gt 0 ]; then
   /usr/bin/python3 bench/compare/read_model_subscribers.py "127.0.0.1:$PORT" \
     "$READ_MODEL_SUBSCRIBERS" >"$WORK/subscribers.log" &
