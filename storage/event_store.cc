@@ -639,10 +639,12 @@ Result<StreamPage> EventStoreImpl::ReadStream(
     if (from < lo) return page;
   }
 
-  // Positions from the stream index, then the records in one MultiGet.
+  // Positions from the stream index's runs, then the records in one
+  // MultiGet. The run holding `lo` may begin below it: the iterator's
+  // bounds are the whole stream's, and a run is cut to [lo, hi].
   rocksdb::ReadOptions ro;
   const std::string lower =
-      keys::StreamIndexKey(loc->tenant, loc->stream, StreamRevision(lo));
+      keys::StreamIndexKey(loc->tenant, loc->stream, StreamRevision(0));
   const std::string upper =
       keys::StreamIndexKey(loc->tenant, loc->stream, StreamRevision(hi + 1));
   rocksdb::Slice lower_slice(lower), upper_slice(upper);
@@ -653,19 +655,34 @@ Result<StreamPage> EventStoreImpl::ReadStream(
       db_->db()->NewIterator(ro, db_->streams()));
   std::vector<uint64_t> positions;
   std::vector<uint64_t> revisions;
+  const auto add = [&](const keys::IndexRun& run, uint64_t revision) {
+    revisions.push_back(revision);
+    positions.push_back(run.PositionOf(revision));
+  };
+  // The run holding `from`: the last one beginning at or before it.
   const std::string start =
       keys::StreamIndexKey(loc->tenant, loc->stream, StreamRevision(from));
-  if (forward) {
-    it->Seek(start);
-  } else {
-    it->SeekForPrev(start);
-  }
+  it->SeekForPrev(start);
+  if (forward && !it->Valid() && it->status().ok()) it->Seek(start);
   for (; it->Valid() && positions.size() < options.limit;
        forward ? it->Next() : it->Prev()) {
-    if (it->value().size() != 8) return Status::Corruption("bad index entry");
-    revisions.push_back(
-        keys::StreamIndexKeyRevision(it->key().ToStringView()).value());
-    positions.push_back(keys::GetBigEndian64(it->value().data()));
+    const auto run = keys::DecodeIndexRun(it->key().ToStringView(),
+                                          it->value().ToStringView());
+    if (!run) return Status::Corruption("bad index entry");
+    if (forward) {
+      const uint64_t end = std::min(run->end_revision(), hi + 1);
+      for (uint64_t r = std::max(run->first_revision, from);
+           r < end && positions.size() < options.limit; ++r) {
+        add(*run, r);
+      }
+    } else {
+      if (run->end_revision() <= lo) break;
+      const uint64_t first = std::max(run->first_revision, lo);
+      for (uint64_t r = std::min(run->end_revision() - 1, from) + 1;
+           r > first && positions.size() < options.limit; --r) {
+        add(*run, r - 1);
+      }
+    }
   }
   if (!it->status().ok()) return FromRocksDb(it->status());
   if (Status s = FetchEvents(loc->tenant, positions, &page.events); !s.ok()) {

@@ -126,6 +126,21 @@ class PositionRuns {
         [](uint64_t p, const auto& run) { return p < run.first; });
     return it != runs_.begin() && position <= std::prev(it)->second;
   }
+  // The parts of [first, last] among these positions, in order.
+  std::vector<std::pair<uint64_t, uint64_t>> Within(uint64_t first,
+                                                    uint64_t last) const {
+    std::vector<std::pair<uint64_t, uint64_t>> parts;
+    auto it = std::upper_bound(
+        runs_.begin(), runs_.end(), first,
+        [](uint64_t p, const auto& run) { return p < run.first; });
+    if (it != runs_.begin()) --it;
+    for (; it != runs_.end() && it->first <= last; ++it) {
+      if (it->second < first) continue;
+      parts.emplace_back(std::max(first, it->first),
+                         std::min(last, it->second));
+    }
+    return parts;
+  }
 
  private:
   std::vector<std::pair<uint64_t, uint64_t>> runs_;
@@ -228,6 +243,8 @@ class Inspector {
   void CheckStream(TenantCheck& c, rocksdb::Iterator* index,
                    const std::string& name, uint64_t id,
                    const std::optional<std::string>& head_value);
+  void CheckRunPositions(TenantCheck& c, const std::string& where, uint64_t id,
+                         const keys::IndexRun& run);
   void CheckHeads(TenantCheck& c);
   void CheckIndexOrphans(TenantCheck& c);
   void CheckEventIds(TenantCheck& c);
@@ -240,6 +257,18 @@ class Inspector {
   bool Lookup(TenantCheck* c, rocksdb::ColumnFamilyHandle* family,
               const std::vector<std::string>& keys,
               std::vector<std::optional<std::string>>* values);
+  // The stream index entry holding a revision of stream `stream` of
+  // `c`'s tenant, through `index` (an iterator of the streams family):
+  // false (reported) when the read fails.
+  struct RunLookup {
+    bool found = false;  // `run` holds the revision
+    // The entry where the revision's run would be does not decode
+    // (reported by CheckStream).
+    bool undecodable = false;
+    keys::IndexRun run;
+  };
+  bool FindRun(TenantCheck* c, rocksdb::Iterator* index, uint64_t stream,
+               uint64_t revision, RunLookup* out);
   // What is at a position a stray entry names, for its problem.
   std::string DescribeAt(const TenantInfo& t, uint64_t position);
 
@@ -312,8 +341,9 @@ Status Inspector::ReadDirectory() {
         if (key == keys::kNextStreamIdKey && value.size() == 8) {
           next_stream_id_ = keys::GetBigEndian64(value.data());
         } else if (key == keys::kFormatKey && value.size() == 4 &&
-                   keys::GetBigEndian32(value.data()) == keys::kFormatVersion) {
-          // The format this version writes.
+                   keys::GetBigEndian32(value.data()) >= 1 &&
+                   keys::GetBigEndian32(value.data()) <= keys::kFormatVersion) {
+          // A format this version reads (a later one does not open).
         } else {
           Problem(bad() + "not a known counter, or not of its size");
         }
@@ -502,6 +532,29 @@ bool Inspector::Lookup(TenantCheck* c, rocksdb::ColumnFamilyHandle* family,
   return true;
 }
 
+bool Inspector::FindRun(TenantCheck* c, rocksdb::Iterator* index,
+                        uint64_t stream, uint64_t revision, RunLookup* out) {
+  const TenantInfo& t = c->tenant;
+  *out = RunLookup();
+  const std::string prefix = IndexPrefix(t.id, stream);
+  index->SeekForPrev(
+      keys::StreamIndexKey(t.id, StreamId(stream), StreamRevision(revision)));
+  if (!index->status().ok()) {
+    ReadFailed(c, "tenant " + t.name + "'s stream index", index->status());
+    return false;
+  }
+  if (!index->Valid() || !index->key().starts_with(prefix)) return true;
+  const auto run = keys::DecodeIndexRun(index->key().ToStringView(),
+                                        index->value().ToStringView());
+  if (!run) {
+    out->undecodable = true;
+  } else if (run->Contains(revision)) {
+    out->found = true;
+    out->run = *run;
+  }
+  return true;
+}
+
 std::string Inspector::DescribeAt(const TenantInfo& t, uint64_t position) {
   if (position >= t.log_end) {
     return "at or past the log end " + std::to_string(t.log_end);
@@ -639,7 +692,6 @@ void Inspector::CheckEventBatch(
     batch.clear();
     return;
   }
-  std::vector<std::string> index_keys;
   std::vector<std::string> id_keys;
   for (Item& item : items) {
     const auto& id = stream_ids[item.name_slot];
@@ -652,33 +704,46 @@ void Inspector::CheckEventBatch(
     }
     if (id->size() != 8) continue;  // reported with the directory
     item.stream = keys::GetBigEndian64(id->data());
-    index_keys.push_back(keys::StreamIndexKey(t.id, StreamId(*item.stream),
-                                              item.event.revision));
     id_keys.push_back(keys::EventIdKey(t.id, item.event.id));
   }
-  std::vector<std::optional<std::string>> index_values;
   std::vector<std::optional<std::string>> id_values;
-  if (!Lookup(&c, db_->streams(), index_keys, &index_values) ||
-      !Lookup(&c, db_->event_ids(), id_keys, &id_values)) {
+  if (!Lookup(&c, db_->event_ids(), id_keys, &id_values)) {
     batch.clear();
     return;
   }
 
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;  // one stream per seek, by its bloom filter
+  std::unique_ptr<rocksdb::Iterator> index(
+      db_->db()->NewIterator(ro, db_->streams()));
+  // The run each stream's last event was found in: a batch's events are
+  // mostly runs of one stream.
+  std::unordered_map<uint64_t, keys::IndexRun> last_runs;
   size_t k = 0;
   for (const Item& item : items) {
     if (!item.stream) continue;
-    const auto& index = index_values[k];
     const auto& id = id_values[k];
     ++k;
     const uint64_t p = item.position;
     const uint64_t revision = item.event.revision.value();
     const std::string what = "stream " + std::string(item.event.stream) +
                              " revision " + std::to_string(revision);
-    if (!index) {
+    RunLookup run;
+    if (auto it = last_runs.find(*item.stream);
+        it != last_runs.end() && it->second.Contains(revision)) {
+      run.found = true;
+      run.run = it->second;
+    } else if (!FindRun(&c, index.get(), *item.stream, revision, &run)) {
+      batch.clear();
+      return;
+    } else if (run.found) {
+      last_runs[*item.stream] = run.run;
+    }
+    if (!run.found && !run.undecodable) {
       Problem(Where(t) + what + " (position " + std::to_string(p) +
               "): no stream index entry");
-    } else if (index->size() == 8) {  // otherwise reported by CheckStreams
-      const uint64_t q = keys::GetBigEndian64(index->data());
+    } else if (run.found) {  // an undecodable entry: reported by CheckStreams
+      const uint64_t q = run.run.PositionOf(revision);
       ++c.index_accounted;
       if (q != p) {
         if (c.Track()) c.index_reported.emplace(*item.stream, revision);
@@ -796,7 +861,6 @@ void Inspector::CheckStream(TenantCheck& c, rocksdb::Iterator* index,
       continue;
     }
     const uint64_t revision = keys::StreamIndexKeyRevision(key).value();
-    ++c.index_entries;
     const std::string at = where + " revision " + std::to_string(revision);
     if (revision > next) {
       Problem(where + (revision - 1 == next
@@ -806,28 +870,38 @@ void Inspector::CheckStream(TenantCheck& c, rocksdb::Iterator* index,
                                  std::to_string(revision - 1) +
                                  ": no stream index entries"));
     }
-    next = revision + 1;
-    if (index->value().size() != 8) {
+    const auto run = keys::DecodeIndexRun(key, index->value().ToStringView());
+    if (!run) {
+      ++c.index_entries;
       ++c.index_accounted;
-      Problem(at + ": index entry is not 8 bytes");
+      next = std::max(next, revision + 1);
+      Problem(at + ": index entry of " + std::to_string(index->value().size()) +
+              " bytes is not a run (12 bytes, or 8 before format 2, with "
+              "a count from 1 that stays below 2^64)");
       continue;
     }
-    const uint64_t p = keys::GetBigEndian64(index->value().data());
-    const bool reported = c.index_reported.count({id, revision}) > 0;
-    if (!reported && (p >= t.log_end || c.holes.Contains(p))) {
-      ++c.index_accounted;
-      Problem(at + ": index points at position " + std::to_string(p) + ", " +
-              (p >= t.log_end
-                   ? "at or past the log end " + std::to_string(t.log_end)
-                   : std::string("where there is no event")));
+    if (revision < next) {
+      Problem(at +
+              ": index entry overlaps the one before, which reaches "
+              "revision " +
+              std::to_string(next - 1));
     }
-    if (previous && p <= previous->second) {
-      Problem(at + ": index points at position " + std::to_string(p) +
-              ", not after revision " + std::to_string(previous->first) +
-              "'s position " + std::to_string(previous->second));
+    c.index_entries += run->count;
+    next = std::max(next, run->end_revision());
+    const uint64_t first_position = run->position;
+    const uint64_t last = run->position + run->count - 1;
+    CheckRunPositions(c, where, id, *run);
+    if (previous && first_position <= previous->second) {
+      Problem(at + ": index points at position " +
+              std::to_string(first_position) + ", not after revision " +
+              std::to_string(previous->first) + "'s position " +
+              std::to_string(previous->second));
     }
-    previous.emplace(revision, p);
-    if (head && revision + 1 == head->next_revision) last_position = p;
+    previous.emplace(run->end_revision() - 1, last);
+    if (head && head->next_revision > 0 &&
+        run->Contains(head->next_revision - 1)) {
+      last_position = run->PositionOf(head->next_revision - 1);
+    }
   }
   if (!index->status().ok()) {
     ReadFailed(&c, "tenant " + t.name + "'s stream index", index->status());
@@ -847,6 +921,56 @@ void Inspector::CheckStream(TenantCheck& c, rocksdb::Iterator* index,
             std::to_string(head->next_revision - 1) + " at position " +
             std::to_string(*last_position));
   }
+}
+
+// The positions of a stream index run where there is no event (at or past
+// the log end, or in a hole) and that its events did not report already:
+// counted as accounted for, and named by the first of them.
+void Inspector::CheckRunPositions(TenantCheck& c, const std::string& where,
+                                  uint64_t id, const keys::IndexRun& run) {
+  const TenantInfo& t = c.tenant;
+  const uint64_t last = run.position + run.count - 1;
+  std::vector<std::pair<uint64_t, uint64_t>> stray;
+  if (run.position < t.log_end) {
+    stray = c.holes.Within(run.position, std::min(last, t.log_end - 1));
+  }
+  if (last >= t.log_end) {
+    stray.emplace_back(std::max(run.position, t.log_end), last);
+  }
+  const auto revision_at = [&](uint64_t p) {
+    return run.first_revision + (p - run.position);
+  };
+  const auto reported = [&](uint64_t p) {
+    return c.index_reported.count({id, revision_at(p)}) > 0;
+  };
+  uint64_t count = 0;
+  std::optional<uint64_t> first;
+  for (const auto& [a, b] : stray) {
+    count += b - a + 1;
+    for (uint64_t p = a; !first && p <= b; ++p) {
+      if (!reported(p)) first = p;
+    }
+  }
+  // Those reported are few (at most kMaxTracked): take them off.
+  for (auto it = c.index_reported.lower_bound({id, run.first_revision});
+       it != c.index_reported.end() && it->first == id &&
+       it->second < run.end_revision();
+       ++it) {
+    const uint64_t p = run.PositionOf(it->second);
+    if (p >= t.log_end || c.holes.Contains(p)) --count;
+  }
+  if (count == 0) return;
+  c.index_accounted += count;
+  Problem(where + " revision " + std::to_string(revision_at(*first)) +
+          ": index points at position " + std::to_string(*first) + ", " +
+          (*first >= t.log_end
+               ? "at or past the log end " + std::to_string(t.log_end)
+               : std::string("where there is no event")) +
+          (count > 1 ? " (and " + std::to_string(count - 1) +
+                           " more of its run's revisions " +
+                           std::to_string(run.first_revision) + "-" +
+                           std::to_string(run.end_revision() - 1) + ")"
+                     : std::string()));
 }
 
 // Heads of streams the directory does not name.
@@ -989,19 +1113,20 @@ void Inspector::CheckIndexRecords(TenantCheck& c) {
     for (index->Seek(stream_prefix);
          index->Valid() && index->key().starts_with(stream_prefix);
          index->Next()) {
-      if (index->key().size() != keys::kStreamIndexKeyBytes ||
-          index->value().size() != 8) {
-        continue;
+      const auto run = keys::DecodeIndexRun(index->key().ToStringView(),
+                                            index->value().ToStringView());
+      if (!run || run->position >= t.log_end) continue;  // reported
+      // Positions at or past the log end are reported.
+      const uint64_t end = std::min(run->position + run->count, t.log_end);
+      for (uint64_t p = run->position; p < end && !c.failed; ++p) {
+        const uint64_t revision = run->first_revision + (p - run->position);
+        if (c.holes.Contains(p) || c.unreadable.Contains(p) ||
+            c.index_reported.count({id, revision}) > 0) {
+          continue;
+        }
+        batch.push_back({name, revision, p});
+        if (batch.size() == kBatch) check_batch();
       }
-      const uint64_t revision =
-          keys::StreamIndexKeyRevision(index->key().ToStringView()).value();
-      const uint64_t p = keys::GetBigEndian64(index->value().data());
-      if (p >= t.log_end || c.holes.Contains(p) || c.unreadable.Contains(p) ||
-          c.index_reported.count({id, revision}) > 0) {
-        continue;
-      }
-      batch.push_back({name, revision, p});
-      if (batch.size() == kBatch) check_batch();
     }
     if (!index->status().ok()) {
       ReadFailed(&c, "tenant " + t.name + "'s stream index", index->status());

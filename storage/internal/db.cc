@@ -265,6 +265,9 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
   }
   db->projection_write_options_ = db->write_options_;
   db->projection_write_options_.sync = false;
+  if (Status checked = db->CheckFormat(options.read_only); !checked.ok()) {
+    return checked;
+  }
 
   if (Status opened = db->OpenProjections(options, dir, db_options, cache);
       !opened.ok()) {
@@ -279,6 +282,35 @@ Result<std::unique_ptr<Db>> Db::Open(const Options& options,
     }
   }
   return db;
+}
+
+// A store written by a later version may hold what this one would misread
+// (storage/FORMAT.md, "Versions"): it is not opened. One written before
+// version 2 (no entry) is valid version 2 data; a writable open marks it
+// so, in the store's first write, before anything of version 2 is written.
+Status Db::CheckFormat(bool read_only) {
+  std::string value;
+  auto s =
+      db_->Get(rocksdb::ReadOptions(), directory(), keys::kFormatKey, &value);
+  if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s);
+  if (s.ok()) {
+    if (value.size() != 4) {
+      return Status::Corruption("the store's format entry is not 4 bytes");
+    }
+    const uint32_t version = keys::GetBigEndian32(value.data());
+    if (version > keys::kFormatVersion) {
+      return Status::InvalidArgument(
+          "the store is of format version " + std::to_string(version) +
+          ", written by a later Cairn; this one reads versions up to " +
+          std::to_string(keys::kFormatVersion));
+    }
+    if (version == keys::kFormatVersion) return Status::Ok();
+  }
+  if (read_only) return Status::Ok();
+  std::string marker;
+  keys::PutBigEndian32(&marker, keys::kFormatVersion);
+  return FromRocksDb(
+      db_->Put(write_options_, directory(), keys::kFormatKey, marker));
 }
 
 Status Db::OpenProjections(const Options& options, const std::string& dir,

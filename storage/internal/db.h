@@ -82,6 +82,7 @@ class Db {
   Status OpenProjections(const Options& options, const std::string& dir,
                          rocksdb::DBOptions db_options,
                          const std::shared_ptr<rocksdb::Cache>& cache);
+  Status CheckFormat(bool read_only);
   Status MoveProjections();
   Status DropReadModelsAheadOfLog();
 

@@ -132,6 +132,34 @@ StreamRevision StreamIndexKeyRevision(std::string_view key) {
   return StreamRevision(GetBigEndian64(key.data() + kStreamIndexPrefixBytes));
 }
 
+std::string EncodeIndexRun(uint64_t position, uint32_t count) {
+  std::string v;
+  v.reserve(kIndexRunBytes);
+  PutBigEndian64(&v, position);
+  PutBigEndian32(&v, count);
+  return v;
+}
+
+std::optional<IndexRun> DecodeIndexRun(std::string_view key,
+                                       std::string_view value) {
+  if (key.size() != kStreamIndexKeyBytes) return std::nullopt;
+  IndexRun run;
+  run.first_revision = StreamIndexKeyRevision(key).value();
+  if (value.size() == kIndexRunBytes) {
+    run.count = GetBigEndian32(value.data() + 8);
+  } else if (value.size() == kIndexRunBytesV1) {
+    run.count = 1;
+  } else {
+    return std::nullopt;
+  }
+  run.position = GetBigEndian64(value.data());
+  if (run.count == 0 || run.first_revision > UINT64_MAX - run.count ||
+      run.position > UINT64_MAX - run.count) {
+    return std::nullopt;
+  }
+  return run;
+}
+
 std::string HeadKey(TenantId tenant, StreamId stream) {
   std::string k;
   k.reserve(12);

@@ -26,7 +26,10 @@ inline constexpr char kEventIdsFamily[] = "event_ids";
 // models' own instance (the data directory's projections/).
 inline constexpr char kProjectionFamilyPrefix[] = "projection.";
 
-inline constexpr uint32_t kFormatVersion = 1;
+// The format this version writes, in the directory's "Mformat" entry
+// (storage/FORMAT.md, "Versions"). A store without the entry was written
+// by a version before 2; its data is valid in version 2.
+inline constexpr uint32_t kFormatVersion = 2;
 
 // Fixed-width big-endian integers, so that byte order is numeric order.
 void PutBigEndian32(std::string* out, uint32_t v);
@@ -71,12 +74,37 @@ std::string EventKey(TenantId tenant, GlobalPosition position);
 inline constexpr size_t kEventKeyBytes = 12;
 GlobalPosition EventKeyPosition(std::string_view key);
 
-// --- streams family: tenant(4) stream(8) revision(8) -> position(8) ---
+// --- streams family: tenant(4) stream(8) first revision(8) -> IndexRun ---
 std::string StreamIndexKey(TenantId tenant, StreamId stream,
                            StreamRevision revision);
 inline constexpr size_t kStreamIndexKeyBytes = 20;
 inline constexpr size_t kStreamIndexPrefixBytes = 12;  // tenant + stream
 StreamRevision StreamIndexKeyRevision(std::string_view key);
+
+// One entry of the stream index: `count` revisions of a stream from
+// `first_revision` (its key's), at as many consecutive positions from
+// `position`. An append writes one run per stream it touches, so a
+// 1,000-event batch is one entry, not 1,000.
+struct IndexRun {
+  uint64_t first_revision = 0;
+  uint64_t position = 0;
+  uint32_t count = 0;
+
+  uint64_t end_revision() const { return first_revision + count; }
+  bool Contains(uint64_t revision) const {
+    return revision >= first_revision && revision < end_revision();
+  }
+  uint64_t PositionOf(uint64_t revision) const {
+    return position + (revision - first_revision);
+  }
+};
+inline constexpr size_t kIndexRunBytes = 12;   // u64 position, u32 count
+inline constexpr size_t kIndexRunBytesV1 = 8;  // u64 position: a run of 1
+std::string EncodeIndexRun(uint64_t position, uint32_t count);
+// A run from its key and value: nullopt when the value is neither size,
+// the count is 0, or the run's revisions or positions pass 2^64.
+std::optional<IndexRun> DecodeIndexRun(std::string_view key,
+                                       std::string_view value);
 
 // --- heads family: tenant(4) stream(8) -> StreamHead ---
 std::string HeadKey(TenantId tenant, StreamId stream);

@@ -485,8 +485,6 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
       const GlobalPosition position(tc.next_position++);
       PatchEventRecord(&ev.record, revision, g.now_us);
       g.batch.Put(db_->events(), keys::EventKey(tc.id, position), ev.record);
-      g.batch.Put(db_->streams(), keys::StreamIndexKey(tc.id, sc.id, revision),
-                  BigEndian64(position.value()));
       const keys::EventIdEntry entry{sc.id, revision, position};
       g.batch.Put(db_->event_ids(), keys::EventIdKey(tc.id, ev.id),
                   keys::EncodeEventIdEntry(entry));
@@ -494,6 +492,19 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
       tc.records.push_back({position.value(), &sa.stream, &ev.record});
       result.last_revision = revision;
       result.last_position = position;
+    }
+    // The stream's new revisions are at consecutive positions: one index
+    // entry covers them all (more only past a run's 2^32 - 1 events).
+    for (uint64_t done = 0; done < sa.events.size();) {
+      const auto count = static_cast<uint32_t>(
+          std::min<uint64_t>(sa.events.size() - done, UINT32_MAX));
+      g.batch.Put(
+          db_->streams(),
+          keys::StreamIndexKey(
+              tc.id, sc.id,
+              StreamRevision(result.first_revision.value() + done)),
+          keys::EncodeIndexRun(result.first_position.value() + done, count));
+      done += count;
     }
     head.last_position = result.last_position;
     out.streams.push_back(std::move(result));

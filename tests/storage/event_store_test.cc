@@ -934,6 +934,72 @@ TEST_F(EventStoreTest, ReadStreamPagesWithinMaxCount) {
   EXPECT_EQ(seen, Reversed(Range(5, 10)));
 }
 
+// The stream index holds one run per append: pages must begin, end and
+// turn inside runs, and within maxCount, in both directions.
+TEST_F(EventStoreTest, ReadStreamPagesAcrossRunsOfEverySize) {
+  std::vector<uint64_t> positions;  // of revision r
+  for (int size : {1, 4, 2, 7, 1, 1, 3, 5}) {
+    WriteOutcome out = Append(store(), "acme", "s", size);
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    for (int i = 0; i < size; ++i) {
+      positions.push_back(out.streams[0].first_position.value() + i);
+    }
+    // Another stream between them: runs are not adjacent in the log.
+    ASSERT_TRUE(Append(store(), "acme", "other", 2).status.ok());
+  }
+  const uint64_t n = positions.size();  // 24
+  for (const std::optional<uint64_t> max_count :
+       {std::optional<uint64_t>(), std::optional<uint64_t>(17)}) {
+    if (max_count) {
+      ASSERT_TRUE(SetMetadata(store(), "acme", "s", {.max_count = max_count})
+                      .status.ok());
+    }
+    const uint64_t lo = max_count ? n - *max_count : 0;  // mid-run: 7
+    for (const Direction direction :
+         {Direction::kForward, Direction::kBackward}) {
+      const bool forward = direction == Direction::kForward;
+      for (uint64_t from = 0; from <= n; ++from) {
+        for (uint64_t limit : {1, 2, 3, 5, 100}) {
+          StreamReadOptions options;
+          options.direction = direction;
+          options.from = from;
+          options.limit = limit;
+          auto page = store().ReadStream("acme", "s", options);
+          ASSERT_TRUE(page.has_value()) << page.error().ToString();
+          std::vector<uint64_t> want;
+          if (forward) {
+            for (uint64_t r = std::max(from, lo); r < n && want.size() < limit;
+                 ++r) {
+              want.push_back(r);
+            }
+          } else {
+            for (uint64_t r = std::min(from, n - 1) + 1;
+                 r > lo && want.size() < limit; --r) {
+              want.push_back(r - 1);
+            }
+          }
+          const std::string what =
+              (forward ? "forward" : "backward") + std::string(" from ") +
+              std::to_string(from) + " limit " + std::to_string(limit) +
+              (max_count ? " maxCount 17" : "");
+          ASSERT_EQ(Revisions(page->events), want) << what;
+          std::vector<uint64_t> want_positions;
+          for (uint64_t r : want) want_positions.push_back(positions[r]);
+          EXPECT_EQ(Positions(page->events), want_positions) << what;
+          std::optional<uint64_t> next;
+          if (!want.empty() && forward && want.back() + 1 < n) {
+            next = want.back() + 1;
+          }
+          if (!want.empty() && !forward && want.back() > lo) {
+            next = want.back() - 1;
+          }
+          EXPECT_EQ(page->next, next) << what;
+        }
+      }
+    }
+  }
+}
+
 TEST_F(EventStoreTest, ReadStreamFromPastTheEndIsEmpty) {
   ASSERT_TRUE(Append(store(), "acme", "s", 3).status.ok());
   StreamReadOptions options;

@@ -478,13 +478,19 @@ TEST_F(InspectTest, NamesKeysPastTheLogEnd) {
 }
 
 TEST_F(InspectTest, NamesADeletedStreamIndexEntry) {
+  // order-1's three events were one append, so one run: cut revision 1
+  // out of it.
   const std::string dir = Copy();
   {
     RawStore raw(dir);
-    raw.Delete(
-        raw.db().streams(),
-        keys::StreamIndexKey(raw.Tenant("acme"), raw.Stream("acme", "order-1"),
-                             StreamRevision(1)));
+    const TenantId acme = raw.Tenant("acme");
+    const StreamId order1 = raw.Stream("acme", "order-1");
+    raw.Put(raw.db().streams(),
+            keys::StreamIndexKey(acme, order1, StreamRevision(0)),
+            keys::EncodeIndexRun(Position("order-1", 0), 1));
+    raw.Put(raw.db().streams(),
+            keys::StreamIndexKey(acme, order1, StreamRevision(2)),
+            keys::EncodeIndexRun(Position("order-1", 2), 1));
   }
   InspectReport report = InspectOk(dir);
   EXPECT_PROBLEM(
@@ -499,11 +505,14 @@ TEST_F(InspectTest, NamesAStreamIndexEntryPointingElsewhere) {
   const uint64_t elsewhere = Position("order-2", 0);
   {
     RawStore raw(dir);
-    raw.Put(
-        raw.db().streams(),
-        keys::StreamIndexKey(raw.Tenant("acme"), raw.Stream("acme", "order-1"),
-                             StreamRevision(2)),
-        BigEndian64(elsewhere));
+    const TenantId acme = raw.Tenant("acme");
+    const StreamId order1 = raw.Stream("acme", "order-1");
+    raw.Put(raw.db().streams(),
+            keys::StreamIndexKey(acme, order1, StreamRevision(0)),
+            keys::EncodeIndexRun(Position("order-1", 0), 2));
+    raw.Put(raw.db().streams(),
+            keys::StreamIndexKey(acme, order1, StreamRevision(2)),
+            keys::EncodeIndexRun(elsewhere, 1));
   }
   InspectReport report = InspectOk(dir);
   EXPECT_PROBLEM(
@@ -545,6 +554,149 @@ TEST_F(InspectTest, NamesAStrayStreamIndexEntry) {
                  "position " +
                      std::to_string(target) +
                      ", the event there is stream order-4 revision 0");
+}
+
+TEST_F(InspectTest, NamesARunReachingPastTheLogEnd) {
+  // order-1's run of 3 (positions 0-2) made 20 long: it now covers other
+  // streams' events (3-12) and positions past the log end (13-19).
+  const std::string dir = Copy();
+  ASSERT_EQ(Position("order-1", 0), 0u);
+  {
+    RawStore raw(dir);
+    raw.Put(
+        raw.db().streams(),
+        keys::StreamIndexKey(raw.Tenant("acme"), raw.Stream("acme", "order-1"),
+                             StreamRevision(0)),
+        keys::EncodeIndexRun(0, 20));
+  }
+  InspectReport report = InspectOk(dir);
+  EXPECT_PROBLEM(report,
+                 "tenant acme: stream order-1 revision 13: index points at "
+                 "position 13, at or past the log end 13 (and 6 more of its "
+                 "run's revisions 0-19)");
+  EXPECT_PROBLEM(report,
+                 "tenant acme: stream order-1: head says next revision 3, the "
+                 "index ends at revision 19");
+  // Each revision that points at another stream's event is named by it.
+  EXPECT_PROBLEM(report,
+                 "tenant acme: stream order-1 revision 3: index points at "
+                 "position 3, the event there is stream order-2 revision 0");
+  EXPECT_PROBLEM(report,
+                 "tenant acme: stream order-1 revision 12: index points at "
+                 "position 12, the event there is stream cart-3 revision 2");
+}
+
+TEST_F(InspectTest, NamesOverlappingAndMalformedRuns) {
+  const std::string dir = Copy();
+  {
+    RawStore raw(dir);
+    const TenantId acme = raw.Tenant("acme");
+    // order-2's run of 2 (revisions 0-1) and one more for revision 1.
+    raw.Put(raw.db().streams(),
+            keys::StreamIndexKey(acme, raw.Stream("acme", "order-2"),
+                                 StreamRevision(1)),
+            keys::EncodeIndexRun(Position("order-2", 1), 1));
+    // cart-3's first run, of no revision at all.
+    raw.Put(raw.db().streams(),
+            keys::StreamIndexKey(acme, raw.Stream("acme", "cart-3"),
+                                 StreamRevision(0)),
+            keys::EncodeIndexRun(Position("cart-3", 0), 0));
+  }
+  InspectReport report = InspectOk(dir);
+  EXPECT_PROBLEM(report,
+                 "tenant acme: stream order-2 revision 1: index entry overlaps "
+                 "the one before, which reaches revision 1");
+  EXPECT_PROBLEM(report,
+                 "tenant acme: stream cart-3 revision 0: index entry of 12 "
+                 "bytes is not a run");
+}
+
+TEST_F(InspectTest, AStoreOfFormatOneVerifiesCleanAndReadsTheSame) {
+  // Before format 2 every revision had an entry of its own (8 bytes: its
+  // position), and the directory had no format entry.
+  const std::string dir = Copy();
+  size_t runs = 0;
+  {
+    RawStore raw(dir);
+    std::vector<std::pair<std::string, std::string>> entries;
+    std::unique_ptr<rocksdb::Iterator> it(
+        raw.db().db()->NewIterator(rocksdb::ReadOptions(), raw.db().streams()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      entries.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    ASSERT_TRUE(it->status().ok());
+    for (const auto& [key, value] : entries) {
+      auto run = keys::DecodeIndexRun(key, value);
+      ASSERT_TRUE(run.has_value());
+      ++runs;
+      const std::string prefix = key.substr(0, keys::kStreamIndexPrefixBytes);
+      for (uint64_t r = run->first_revision; r < run->end_revision(); ++r) {
+        std::string v1_key = prefix;
+        keys::PutBigEndian64(&v1_key, r);
+        raw.Put(raw.db().streams(), v1_key, BigEndian64(run->PositionOf(r)));
+      }
+    }
+    raw.Delete(raw.db().directory(), keys::kFormatKey);
+  }
+  // Fewer runs than events: the copy's index did change.
+  ASSERT_LT(runs, layout_.acme_end + layout_.globex_end);
+
+  InspectReport report = InspectOk(dir);
+  EXPECT_EQ(report.problems_found, 0u) << Joined(report.problems);
+  EXPECT_EQ(report.records_verified, 17u);
+
+  auto opened = EventStore::Open(Options{}, dir);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  for (const auto& [stream, events] : layout_.acme) {
+    if (stream == "cart-1" || stream == "cart-2") continue;  // deleted
+    const auto read = ReadAll(**opened, "acme", stream);
+    if (stream == "cart-3") {  // deleted, then revived by one more event
+      ASSERT_EQ(read.size(), 1u);
+      EXPECT_EQ(read[0].position, events.back().position);
+      continue;
+    }
+    ASSERT_EQ(read.size(), events.size()) << stream;
+    for (size_t i = 0; i < read.size(); ++i) {
+      EXPECT_EQ(read[i].position, events[i].position) << stream;
+      EXPECT_EQ(read[i].record, events[i].record) << stream;
+    }
+  }
+  // Opened for writing, the store is marked as of this format.
+  (*opened)->Close();
+  opened->reset();
+  Options read_only;
+  read_only.read_only = true;
+  auto db = Db::Open(read_only, dir);
+  ASSERT_TRUE(db.has_value()) << db.error().ToString();
+  std::string format;
+  ASSERT_TRUE((*db)
+                  ->db()
+                  ->Get(rocksdb::ReadOptions(), (*db)->directory(),
+                        keys::kFormatKey, &format)
+                  .ok());
+  ASSERT_EQ(format.size(), 4u);
+  EXPECT_EQ(keys::GetBigEndian32(format.data()), keys::kFormatVersion);
+}
+
+TEST_F(InspectTest, AStoreOfALaterFormatIsNotOpened) {
+  const std::string dir = Copy();
+  {
+    RawStore raw(dir);
+    std::string later;
+    keys::PutBigEndian32(&later, keys::kFormatVersion + 1);
+    raw.Put(raw.db().directory(), keys::kFormatKey, later);
+  }
+  const std::string expected =
+      "format version " + std::to_string(keys::kFormatVersion + 1);
+  auto opened = EventStore::Open(Options{}, dir);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_NE(opened.error().message().find(expected), std::string::npos)
+      << opened.error().ToString();
+  InspectOptions options;
+  auto report = Inspect(dir, options);
+  ASSERT_FALSE(report.has_value());
+  EXPECT_NE(report.error().message().find(expected), std::string::npos)
+      << report.error().ToString();
 }
 
 TEST_F(InspectTest, NamesAMismatchedEventIdEntry) {

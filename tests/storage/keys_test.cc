@@ -117,6 +117,52 @@ TEST(KeysTest, StreamIndexKeyHasFixedSizeAndSharesItsPrefix) {
   EXPECT_EQ(StreamIndexKeyRevision(b), StreamRevision(kMax64));
 }
 
+TEST(KeysTest, IndexRunRoundTripsAndCoversItsRevisions) {
+  const std::string key =
+      StreamIndexKey(TenantId(4), StreamId(77), StreamRevision(10));
+  const std::string value = EncodeIndexRun(1000, 5);
+  ASSERT_EQ(value.size(), kIndexRunBytes);
+  EXPECT_EQ(GetBigEndian64(value.data()), 1000u);
+  EXPECT_EQ(GetBigEndian32(value.data() + 8), 5u);
+  const auto run = DecodeIndexRun(key, value);
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(run->first_revision, 10u);
+  EXPECT_EQ(run->end_revision(), 15u);
+  EXPECT_FALSE(run->Contains(9));
+  EXPECT_TRUE(run->Contains(10));
+  EXPECT_TRUE(run->Contains(14));
+  EXPECT_FALSE(run->Contains(15));
+  EXPECT_EQ(run->PositionOf(10), 1000u);
+  EXPECT_EQ(run->PositionOf(14), 1004u);
+}
+
+TEST(KeysTest, AnIndexEntryOfFormatOneIsARunOfOne) {
+  std::string value;
+  PutBigEndian64(&value, 42);
+  const auto run = DecodeIndexRun(
+      StreamIndexKey(TenantId(1), StreamId(2), StreamRevision(3)), value);
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(run->first_revision, 3u);
+  EXPECT_EQ(run->position, 42u);
+  EXPECT_EQ(run->count, 1u);
+}
+
+TEST(KeysTest, MalformedIndexRunsDoNotDecode) {
+  const std::string key =
+      StreamIndexKey(TenantId(1), StreamId(2), StreamRevision(3));
+  EXPECT_FALSE(DecodeIndexRun(key, EncodeIndexRun(42, 0)));  // no revision
+  EXPECT_FALSE(DecodeIndexRun(key, std::string(11, 'x')));
+  EXPECT_FALSE(DecodeIndexRun(key, std::string(13, 'x')));
+  EXPECT_FALSE(DecodeIndexRun(key, ""));
+  EXPECT_FALSE(DecodeIndexRun(key.substr(1), EncodeIndexRun(42, 1)));
+  // Revisions or positions past 2^64.
+  EXPECT_FALSE(DecodeIndexRun(
+      StreamIndexKey(TenantId(1), StreamId(2), StreamRevision(kMax64)),
+      EncodeIndexRun(42, 2)));
+  EXPECT_FALSE(DecodeIndexRun(key, EncodeIndexRun(kMax64 - 1, 2)));
+  EXPECT_TRUE(DecodeIndexRun(key, EncodeIndexRun(kMax64 - 2, 2)));
+}
+
 TEST(KeysTest, DirectoryKeysHaveTheirDocumentedLayout) {
   EXPECT_EQ(TenantNameKey("acme"), "Tacme");
   EXPECT_EQ(LogEndKey(TenantId(0x01020304)), std::string("L\x01\x02\x03\x04"));
