@@ -699,6 +699,48 @@ TEST_F(InspectTest, AStoreOfALaterFormatIsNotOpened) {
       << report.error().ToString();
 }
 
+TEST_F(InspectTest, AStreamReadOverAMissingEventIsCorruption) {
+  // Long runs are read by a scan of the log, short ones by key: a hole in
+  // either is an error, not a shorter page.
+  const std::string dir = Copy();
+  uint64_t long_run_first = 0;
+  {
+    auto opened = EventStore::Open(Options{}, dir);
+    ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+    WriteOutcome out = Append(**opened, "acme", "long", 20);
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    long_run_first = out.streams[0].first_position.value();
+    (*opened)->Close();
+  }
+  {
+    RawStore raw(dir);
+    const TenantId acme = raw.Tenant("acme");
+    raw.Delete(raw.db().events(),
+               keys::EventKey(acme, GlobalPosition(long_run_first + 10)));
+    raw.Delete(raw.db().events(),
+               keys::EventKey(acme, GlobalPosition(Position("order-1", 1))));
+  }
+  auto opened = EventStore::Open(Options{}, dir);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  for (const Direction direction :
+       {Direction::kForward, Direction::kBackward}) {
+    for (const char* stream : {"long", "order-1"}) {
+      StreamReadOptions options;
+      options.direction = direction;
+      options.limit = 100;
+      auto page = (*opened)->ReadStream("acme", stream, options);
+      ASSERT_FALSE(page.has_value()) << stream;
+      EXPECT_TRUE(page.error().IsCorruption()) << page.error().ToString();
+    }
+  }
+  // Pages that stop short of the hole read as before.
+  StreamReadOptions options;
+  options.limit = 10;
+  auto page = (*opened)->ReadStream("acme", "long", options);
+  ASSERT_TRUE(page.has_value()) << page.error().ToString();
+  EXPECT_EQ(page->events.size(), 10u);
+}
+
 TEST_F(InspectTest, NamesAMismatchedEventIdEntry) {
   const std::string dir = Copy();
   const uint64_t p = Position("order-2", 1);
