@@ -115,6 +115,7 @@ struct Sequencer::Group {
   rocksdb::WriteBatch batch;
   std::unordered_map<TenantState*, TenantChange> tenants;
   std::unordered_map<StreamState*, StreamChange> streams;
+  // The client-chosen event ids this group appends.
   std::unordered_map<IdKey, keys::EventIdEntry, IdKeyHash> ids;
 
   // The head a check must see: this group's staged one, else the stored one.
@@ -488,7 +489,10 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
       const keys::EventIdEntry entry{sc.id, revision, position};
       g.batch.Put(db_->event_ids(), keys::EventIdKey(tc.id, ev.id),
                   keys::EncodeEventIdEntry(entry));
-      g.ids[{&tenant, ev.id}] = entry;
+      // For the retries of later requests in this group. An id the server
+      // made cannot be among them: a client learns it only from a read,
+      // which sees committed groups alone.
+      if (ev.client_id) g.ids[{&tenant, ev.id}] = entry;
       tc.records.push_back({position.value(), &sa.stream, &ev.record});
       result.last_revision = revision;
       result.last_position = position;
