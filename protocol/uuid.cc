@@ -45,8 +45,8 @@ Uuid Uuid::NewV7() {
   } while (!last_hi.compare_exchange_weak(prev, hi, std::memory_order_relaxed));
   Uuid u;
   u.hi = hi;
-  // var (2) = 0b10 | rand_b (62)
-  u.lo = (uint64_t{0x2} << 62) | (rng() & 0x3FFFFFFFFFFFFFFFull);
+  // var (2) = 0b10 | rand_b (62), its top bit clear: room for NextInRun
+  u.lo = (uint64_t{0x2} << 62) | (rng() & 0x1FFFFFFFFFFFFFFFull);
   return u;
 }
 

@@ -209,10 +209,13 @@ Result<std::vector<storage::ProposedEvent>> BuildEvents(
       if (!parsed) return Invalid(where() + ".id must be a UUID");
       ev.id = *parsed;
       ev.client_id = true;
+    } else if (!out.empty() && !out.back().client_id) {
+      ev.id = out.back().id.NextInRun();  // stored as one run
     } else {
       ev.id = Uuid::NewV7();
     }
-    if (!seen_ids->insert(ev.id).second) {
+    // An id the server makes is new: only the client's can repeat.
+    if (ev.client_id && !seen_ids->insert(ev.id).second) {
       return Invalid(where() + ".id appears twice in the request");
     }
     ev.record =

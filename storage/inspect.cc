@@ -248,6 +248,7 @@ class Inspector {
   void CheckHeads(TenantCheck& c);
   void CheckIndexOrphans(TenantCheck& c);
   void CheckEventIds(TenantCheck& c);
+  void CheckEventIdRun(TenantCheck& c, uint64_t hi, std::string_view value);
   void CheckIndexRecords(TenantCheck& c);
   void CheckEventIdRecords(TenantCheck& c);
   void VerifyForeignTenants();
@@ -711,6 +712,24 @@ void Inspector::CheckEventBatch(
     batch.clear();
     return;
   }
+  // The ids without an entry of their own: in a run the server made?
+  std::vector<std::string> run_keys;
+  std::unordered_map<uint64_t, size_t> run_slots;  // by the ids' first half
+  {
+    size_t k = 0;
+    for (const Item& item : items) {
+      if (!item.stream) continue;
+      if (!id_values[k++] &&
+          run_slots.try_emplace(item.event.id.hi, run_keys.size()).second) {
+        run_keys.push_back(keys::EventIdRunKey(t.id, item.event.id.hi));
+      }
+    }
+  }
+  std::vector<std::optional<std::string>> run_values;
+  if (!Lookup(&c, db_->event_ids(), run_keys, &run_values)) {
+    batch.clear();
+    return;
+  }
 
   rocksdb::ReadOptions ro;
   ro.prefix_same_as_start = true;  // one stream per seek, by its bloom filter
@@ -753,13 +772,22 @@ void Inspector::CheckEventBatch(
       }
     }
     const std::string event_id = item.event.id.ToString();
-    if (!id) {
+    std::optional<keys::EventIdEntry> entry;
+    if (id) {
+      entry = keys::DecodeEventIdEntry(*id);
+      if (!entry) continue;  // reported by CheckEventIds
+    } else if (const auto& run = run_values[run_slots.at(item.event.id.hi)]) {
+      const auto decoded = keys::DecodeEventIdRun(*run);
+      if (!decoded) continue;  // reported by CheckEventIds
+      if (decoded->Contains(item.event.id.lo)) {
+        entry = decoded->EntryOf(item.event.id.lo);
+      }
+    }
+    if (!entry) {
       Problem(Where(t) + "position " + std::to_string(p) + " (" + what +
               "): event id " + event_id + " has no event_ids entry");
       continue;
     }
-    const auto entry = keys::DecodeEventIdEntry(*id);
-    if (!entry) continue;  // reported by CheckEventIds
     ++c.id_accounted;
     if (entry->stream.value() != *item.stream ||
         entry->revision.value() != revision || entry->position.value() != p) {
@@ -1028,9 +1056,14 @@ void Inspector::CheckEventIds(TenantCheck& c) {
   Scan scan(db_->db(), db_->event_ids(), BigEndian32(t.id.value()));
   for (scan.SeekToStart(); scan->Valid(); scan->Next()) {
     const std::string_view key = scan->key().ToStringView();
-    if (key.size() != 20) {
+    if (key.size() == keys::kEventIdRunKeyBytes) {
+      CheckEventIdRun(c, keys::GetBigEndian64(key.data() + 4),
+                      scan->value().ToStringView());
+      continue;
+    }
+    if (key.size() != keys::kEventIdKeyBytes) {
       Problem(Where(t) + "event_ids key " + Printable(key) +
-              " is not 20 bytes");
+              " is neither 20 nor 12 bytes");
       continue;
     }
     ++c.id_entries;
@@ -1063,6 +1096,79 @@ void Inspector::CheckEventIds(TenantCheck& c) {
   if (!scan->status().ok()) {
     ReadFailed(&c, "tenant " + t.name + "'s event ids", scan->status());
   }
+}
+
+// A run of event ids the server made (its key's first half `hi`): of a
+// directory stream, at positions that hold events; the positions with
+// none that its events did not report are counted and named by the first.
+void Inspector::CheckEventIdRun(TenantCheck& c, uint64_t hi,
+                                std::string_view value) {
+  const TenantInfo& t = c.tenant;
+  const auto run = keys::DecodeEventIdRun(value);
+  // The ids' common first half, when the rest cannot be told.
+  const std::string where = Where(t) + "event id run " +
+                            (run ? Uuid{hi, run->first_lo}.ToString()
+                                 : Uuid{hi, 0}.ToString().substr(0, 18) + "-…");
+  if (!run) {
+    ++c.id_entries;
+    ++c.id_accounted;
+    Problem(where + ": entry of " + std::to_string(value.size()) +
+            " bytes is not a run (36 bytes with a count from 2 that stays "
+            "below 2^64)");
+    return;
+  }
+  c.id_entries += run->count;
+  const uint64_t first = run->first.position.value();
+  const uint64_t last = first + run->count - 1;
+  const auto id_at = [&](uint64_t p) {
+    return Uuid{hi, run->first_lo + (p - first)};
+  };
+  // The run's ids already reported from their events' side (few: at most
+  // kMaxTracked), by position.
+  std::vector<uint64_t> reported;
+  for (auto it = c.ids_reported.lower_bound(Uuid{hi, run->first_lo});
+       it != c.ids_reported.end() && it->hi == hi && run->Contains(it->lo);
+       ++it) {
+    reported.push_back(first + (it->lo - run->first_lo));
+  }
+  if (!t.HasStream(run->first.stream.value())) {
+    c.id_accounted += run->count - reported.size();
+    Problem(where + " (" + std::to_string(run->count) +
+            " ids): entry names stream id " +
+            std::to_string(run->first.stream.value()) +
+            ", which the directory does not name");
+    return;
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> stray;
+  if (first < t.log_end) {
+    stray = c.holes.Within(first, std::min(last, t.log_end - 1));
+  }
+  if (last >= t.log_end) stray.emplace_back(std::max(first, t.log_end), last);
+  const auto is_reported = [&](uint64_t p) {
+    return std::find(reported.begin(), reported.end(), p) != reported.end();
+  };
+  uint64_t count = 0;
+  std::optional<uint64_t> named;
+  for (const auto& [a, b] : stray) {
+    count += b - a + 1;
+    for (uint64_t p = a; !named && p <= b; ++p) {
+      if (!is_reported(p)) named = p;
+    }
+  }
+  for (uint64_t p : reported) {
+    if (p >= t.log_end || c.holes.Contains(p)) --count;
+  }
+  if (count == 0) return;
+  c.id_accounted += count;
+  Problem(Where(t) + "event id " + id_at(*named).ToString() + " (" +
+          where.substr(Where(t).size()) + " of " + std::to_string(run->count) +
+          "): entry names position " + std::to_string(*named) + ", " +
+          (*named >= t.log_end
+               ? "at or past the log end " + std::to_string(t.log_end)
+               : std::string("where there is no event")) +
+          (count > 1
+               ? " (and " + std::to_string(count - 1) + " more ids of the run)"
+               : std::string()));
 }
 
 // Index entries that no event found: each one's event, by point lookup.
@@ -1160,21 +1266,38 @@ void Inspector::CheckEventIdRecords(TenantCheck& c) {
     batch.clear();
   };
   Scan scan(db_->db(), db_->event_ids(), BigEndian32(t.id.value()));
-  for (scan.SeekToStart(); scan->Valid() && !c.failed; scan->Next()) {
-    const std::string_view key = scan->key().ToStringView();
-    if (key.size() != 20) continue;
-    const Uuid uuid{keys::GetBigEndian64(key.data() + 4),
-                    keys::GetBigEndian64(key.data() + 12)};
-    const auto entry = keys::DecodeEventIdEntry(scan->value().ToStringView());
-    if (!entry) continue;
-    const uint64_t p = entry->position.value();
-    if (!t.HasStream(entry->stream.value()) || p >= t.log_end ||
+  const auto check = [&](const Uuid& uuid, const keys::EventIdEntry& entry) {
+    const uint64_t p = entry.position.value();
+    if (!t.HasStream(entry.stream.value()) || p >= t.log_end ||
         c.holes.Contains(p) || c.unreadable.Contains(p) ||
         c.ids_reported.count(uuid) > 0) {
-      continue;
+      return;
     }
     batch.emplace_back(uuid, p);
     if (batch.size() == kBatch) check_batch();
+  };
+  for (scan.SeekToStart(); scan->Valid() && !c.failed; scan->Next()) {
+    const std::string_view key = scan->key().ToStringView();
+    const uint64_t hi =
+        key.size() >= 12 ? keys::GetBigEndian64(key.data() + 4) : 0;
+    if (key.size() == keys::kEventIdRunKeyBytes) {
+      const auto run = keys::DecodeEventIdRun(scan->value().ToStringView());
+      if (!run) continue;
+      // Positions at or past the log end are reported.
+      const uint64_t first = run->first.position.value();
+      const uint64_t n =
+          first >= t.log_end
+              ? 0
+              : std::min<uint64_t>(run->count, t.log_end - first);
+      for (uint64_t k = 0; k < n && !c.failed; ++k) {
+        check(Uuid{hi, run->first_lo + k}, run->EntryOf(run->first_lo + k));
+      }
+      continue;
+    }
+    if (key.size() != keys::kEventIdKeyBytes) continue;
+    const auto entry = keys::DecodeEventIdEntry(scan->value().ToStringView());
+    if (!entry) continue;
+    check(Uuid{hi, keys::GetBigEndian64(key.data() + 12)}, *entry);
   }
   if (!c.failed) check_batch();
   if (!scan->status().ok()) {

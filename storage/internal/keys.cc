@@ -170,10 +170,18 @@ std::string HeadKey(TenantId tenant, StreamId stream) {
 
 std::string EventIdKey(TenantId tenant, const Uuid& id) {
   std::string k;
-  k.reserve(20);
+  k.reserve(kEventIdKeyBytes);
   PutBigEndian32(&k, tenant.value());
   PutBigEndian64(&k, id.hi);
   PutBigEndian64(&k, id.lo);
+  return k;
+}
+
+std::string EventIdRunKey(TenantId tenant, uint64_t hi) {
+  std::string k;
+  k.reserve(kEventIdRunKeyBytes);
+  PutBigEndian32(&k, tenant.value());
+  PutBigEndian64(&k, hi);
   return k;
 }
 
@@ -191,6 +199,29 @@ std::optional<EventIdEntry> DecodeEventIdEntry(std::string_view v) {
   return EventIdEntry{StreamId(GetBigEndian64(v.data())),
                       StreamRevision(GetBigEndian64(v.data() + 8)),
                       GlobalPosition(GetBigEndian64(v.data() + 16))};
+}
+
+std::string EncodeEventIdRun(const EventIdRun& run) {
+  std::string v;
+  v.reserve(kEventIdRunBytes);
+  PutBigEndian64(&v, run.first_lo);
+  PutBigEndian32(&v, run.count);
+  v.append(EncodeEventIdEntry(run.first));
+  return v;
+}
+
+std::optional<EventIdRun> DecodeEventIdRun(std::string_view v) {
+  if (v.size() != kEventIdRunBytes) return std::nullopt;
+  EventIdRun run;
+  run.first_lo = GetBigEndian64(v.data());
+  run.count = GetBigEndian32(v.data() + 8);
+  run.first = *DecodeEventIdEntry(v.substr(12));
+  const uint64_t room = UINT64_MAX - run.count;
+  if (run.count < 2 || run.first_lo > room ||
+      run.first.revision.value() > room || run.first.position.value() > room) {
+    return std::nullopt;
+  }
+  return run;
 }
 
 std::string EncodeStreamHead(const StreamHead& h) {

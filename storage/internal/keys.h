@@ -113,8 +113,12 @@ std::string HeadKey(TenantId tenant, StreamId stream);
 // prefix scan or a range delete); empty when there is none (all 0xff).
 std::string PrefixEnd(std::string prefix);
 
-// --- event_ids family: tenant(4) uuid(16) -> EventIdEntry ---
+// --- event_ids family: tenant(4) uuid(16) -> EventIdEntry, one id;
+// tenant(4) uuid hi(8) -> EventIdRun, ids the server made together ---
 std::string EventIdKey(TenantId tenant, const Uuid& id);
+std::string EventIdRunKey(TenantId tenant, uint64_t hi);
+inline constexpr size_t kEventIdKeyBytes = 20;
+inline constexpr size_t kEventIdRunKeyBytes = 12;
 
 // Where an event id was appended, for idempotent retries.
 struct EventIdEntry {
@@ -124,6 +128,29 @@ struct EventIdEntry {
 };
 std::string EncodeEventIdEntry(const EventIdEntry& e);
 std::optional<EventIdEntry> DecodeEventIdEntry(std::string_view v);
+
+// The ids {hi, first_lo + k}, k < count, of `count` events the server
+// gave ids to in one append (Uuid::NextInRun), at revisions and positions
+// from `first`'s: one entry instead of `count` (the key holds hi).
+struct EventIdRun {
+  uint64_t first_lo = 0;
+  uint32_t count = 0;
+  EventIdEntry first;
+
+  bool Contains(uint64_t lo) const {
+    return lo >= first_lo && lo - first_lo < count;
+  }
+  EventIdEntry EntryOf(uint64_t lo) const {
+    const uint64_t k = lo - first_lo;
+    return {first.stream, StreamRevision(first.revision.value() + k),
+            GlobalPosition(first.position.value() + k)};
+  }
+};
+inline constexpr size_t kEventIdRunBytes = 36;
+std::string EncodeEventIdRun(const EventIdRun& run);
+// nullopt when not 36 bytes, the count is below 2, or the run's ids,
+// revisions or positions pass 2^64.
+std::optional<EventIdRun> DecodeEventIdRun(std::string_view v);
 
 // The state of one stream.
 struct StreamHead {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "protocol/event_record.h"
@@ -117,6 +118,8 @@ struct Sequencer::Group {
   std::unordered_map<StreamState*, StreamChange> streams;
   // The client-chosen event ids this group appends.
   std::unordered_map<IdKey, keys::EventIdEntry, IdKeyHash> ids;
+  // The keys of the event id runs it writes.
+  std::unordered_set<std::string> id_runs;
 
   // The head a check must see: this group's staged one, else the stored one.
   const keys::StreamHead* Head(StreamState* s) const {
@@ -486,13 +489,12 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
       const GlobalPosition position(tc.next_position++);
       PatchEventRecord(&ev.record, revision, g.now_us);
       g.batch.Put(db_->events(), keys::EventKey(tc.id, position), ev.record);
-      const keys::EventIdEntry entry{sc.id, revision, position};
-      g.batch.Put(db_->event_ids(), keys::EventIdKey(tc.id, ev.id),
-                  keys::EncodeEventIdEntry(entry));
       // For the retries of later requests in this group. An id the server
       // made cannot be among them: a client learns it only from a read,
       // which sees committed groups alone.
-      if (ev.client_id) g.ids[{&tenant, ev.id}] = entry;
+      if (ev.client_id) {
+        g.ids[{&tenant, ev.id}] = keys::EventIdEntry{sc.id, revision, position};
+      }
       tc.records.push_back({position.value(), &sa.stream, &ev.record});
       result.last_revision = revision;
       result.last_position = position;
@@ -510,10 +512,55 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
           keys::EncodeIndexRun(result.first_position.value() + done, count));
       done += count;
     }
+    PutEventIds(g, tc.id, sc.id, sa.events, result.first_revision,
+                result.first_position);
     head.last_position = result.last_position;
     out.streams.push_back(std::move(result));
   }
   out.last_position = GlobalPosition(tc.next_position - 1);
+}
+
+void Sequencer::PutEventIds(Group& g, TenantId tenant, StreamId stream,
+                            const std::vector<ProposedEvent>& events,
+                            StreamRevision first_revision,
+                            GlobalPosition first_position) {
+  const auto entry_at = [&](size_t k) {
+    return keys::EventIdEntry{stream,
+                              StreamRevision(first_revision.value() + k),
+                              GlobalPosition(first_position.value() + k)};
+  };
+  // A run's key is its ids' first half, made anew for each append
+  // (Uuid::NewV7); only a wall clock set back between two processes could
+  // give one again: then the ids go one by one rather than replace a run.
+  const auto run_key_free = [&](const std::string& key) {
+    if (!g.id_runs.insert(key).second) return false;
+    std::string value;
+    return db_->db()
+        ->Get(rocksdb::ReadOptions(), db_->event_ids(), key, &value)
+        .IsNotFound();
+  };
+  for (size_t a = 0; a < events.size();) {
+    const Uuid& id = events[a].id;
+    size_t b = a + 1;
+    while (!events[a].client_id && b < events.size() && b - a < UINT32_MAX &&
+           !events[b].client_id && events[b].id.hi == id.hi &&
+           events[b].id.lo - id.lo == b - a) {
+      ++b;
+    }
+    std::string run_key;
+    if (b - a >= 2) run_key = keys::EventIdRunKey(tenant, id.hi);
+    if (b - a >= 2 && run_key_free(run_key)) {
+      g.batch.Put(db_->event_ids(), run_key,
+                  keys::EncodeEventIdRun(
+                      {id.lo, static_cast<uint32_t>(b - a), entry_at(a)}));
+    } else {
+      for (size_t k = a; k < b; ++k) {
+        g.batch.Put(db_->event_ids(), keys::EventIdKey(tenant, events[k].id),
+                    keys::EncodeEventIdEntry(entry_at(k)));
+      }
+    }
+    a = b;
+  }
 }
 
 Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
@@ -522,7 +569,8 @@ Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
   // Look up every id the client chose: this group's first, then the store.
   std::vector<std::optional<keys::EventIdEntry>> found;
   std::vector<std::string> lookup_keys;
-  std::vector<size_t> lookup_index;
+  std::vector<size_t> lookup_index;  // into found, one per pair of keys
+  std::vector<uint64_t> lookup_lo;   // the id's second half
   bool any_client_id = false;
   for (const auto& sa : req.streams) {
     for (const auto& ev : sa.events) {
@@ -533,8 +581,11 @@ Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
       if (it != g.ids.end()) {
         found.back() = it->second;
       } else if (tenant.id) {
+        // Its own entry, or that of a run the server made (FORMAT.md).
         lookup_keys.push_back(keys::EventIdKey(*tenant.id, ev.id));
+        lookup_keys.push_back(keys::EventIdRunKey(*tenant.id, ev.id.hi));
         lookup_index.push_back(found.size() - 1);
+        lookup_lo.push_back(ev.id.lo);
       }
     }
   }
@@ -548,9 +599,18 @@ Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
     for (size_t k = 0; k < slices.size(); ++k) {
       if (statuses[k].IsNotFound()) continue;
       if (!statuses[k].ok()) return FromRocksDb(statuses[k]);
-      auto entry = keys::DecodeEventIdEntry(values[k].ToStringView());
-      if (!entry) return Status::Corruption("bad event id entry");
-      found[lookup_index[k]] = *entry;
+      const size_t i = k / 2;
+      if (k % 2 == 0) {
+        auto entry = keys::DecodeEventIdEntry(values[k].ToStringView());
+        if (!entry) return Status::Corruption("bad event id entry");
+        found[lookup_index[i]] = *entry;
+      } else {
+        auto run = keys::DecodeEventIdRun(values[k].ToStringView());
+        if (!run) return Status::Corruption("bad event id run");
+        if (run->Contains(lookup_lo[i])) {
+          found[lookup_index[i]] = run->EntryOf(lookup_lo[i]);
+        }
+      }
     }
   }
 

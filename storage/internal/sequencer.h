@@ -83,6 +83,12 @@ class Sequencer {
                                      const std::string& stream);
 
   void ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out);
+  // Stages the event_ids entries of one stream append's events, at
+  // revisions and positions from the given ones.
+  void PutEventIds(Group& g, TenantId tenant, StreamId stream,
+                   const std::vector<ProposedEvent>& events,
+                   StreamRevision first_revision,
+                   GlobalPosition first_position);
   void ApplyDelete(Group& g, const DeleteRequest& req, WriteOutcome& out);
   void ApplyMetadata(Group& g, const MetadataRequest& req, WriteOutcome& out);
 

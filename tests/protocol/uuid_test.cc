@@ -102,6 +102,22 @@ TEST(UuidTest, NewV7HasVersionSevenAndRfcVariant) {
   }
 }
 
+TEST(UuidTest, NextInRunCountsUpWithinTheRandomBits) {
+  for (int i = 0; i < 1000; ++i) {
+    const Uuid u = Uuid::NewV7();
+    // rand_b's top bit is clear: 2^61 ids of a run stay within rand_b.
+    EXPECT_EQ((u.lo >> 61) & 1, 0u);
+    const Uuid next = u.NextInRun();
+    EXPECT_EQ(next.hi, u.hi);
+    EXPECT_EQ(next.lo, u.lo + 1);
+    EXPECT_GT(next, u);
+    EXPECT_EQ(next.lo >> 62, 0x2u);  // still the RFC variant
+  }
+  const Uuid last_room{Uuid::NewV7().hi,
+                       (uint64_t{0x2} << 62) | ((uint64_t{1} << 61) - 1)};
+  EXPECT_EQ(last_room.NextInRun().lo >> 62, 0x2u);
+}
+
 TEST(UuidTest, NewV7PrefixIsCurrentUnixMillis) {
   const uint64_t before = NowMillis();
   const Uuid u = Uuid::NewV7();

@@ -25,11 +25,13 @@ namespace cairn::storage::fixture {
 // How long a test waits for one write before it gives up and fails.
 inline constexpr std::chrono::seconds kWriteTimeout{30};
 
-// An event as the server builds it: a v7 id of its own (never a retry).
+// An event as the server builds it: a v7 id of its own (never a retry),
+// or, after another of the same append, the next id of their run.
 inline ProposedEvent NewEvent(std::string_view stream,
-                              std::string_view type = "Happened") {
+                              std::string_view type = "Happened",
+                              const ProposedEvent* previous = nullptr) {
   ProposedEvent e;
-  e.id = Uuid::NewV7();
+  e.id = previous ? previous->id.NextInRun() : Uuid::NewV7();
   e.client_id = false;
   e.record = EncodeEventRecord({e.id, stream, type, "{}", "{}", "{}"});
   return e;
@@ -51,7 +53,10 @@ inline StreamAppend ToStream(const std::string& stream,
   StreamAppend sa;
   sa.stream = stream;
   sa.expected = expected;
-  for (int i = 0; i < count; ++i) sa.events.push_back(NewEvent(stream, type));
+  for (int i = 0; i < count; ++i) {
+    sa.events.push_back(NewEvent(
+        stream, type, sa.events.empty() ? nullptr : &sa.events.back()));
+  }
   return sa;
 }
 

@@ -429,6 +429,95 @@ TEST_F(EventStoreTest, SameIdInAnotherStreamIsAlreadyExists) {
   EXPECT_EQ(store().LogEnd("acme"), GlobalPosition(1));
 }
 
+// The ids the server made for one append are stored as one run
+// (storage/FORMAT.md, event_ids): a client that sends them back is found
+// out as for ids of its own.
+TEST_F(EventStoreTest, ServerMadeIdsOfAnAppendAreKnownAsARun) {
+  WriteOutcome first = Append(store(), "acme", "s", 5);
+  ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  ASSERT_TRUE(Append(store(), "acme", "other", 1).status.ok());
+  const std::vector<Uuid> ids = Ids(ReadAll(store(), "acme", "s"));
+  ASSERT_EQ(ids.size(), 5u);
+  for (size_t i = 1; i < ids.size(); ++i) {
+    ASSERT_EQ(ids[i], ids[i - 1].NextInRun());  // a run, as the server makes
+  }
+
+  // All five, in order: a retry of the append.
+  WriteOutcome retry = Append(
+      store(),
+      Request("acme", {ToStreamWithIds("s", ExpectedRevision::Any(), ids)}));
+  ASSERT_TRUE(retry.status.ok()) << retry.status.ToString();
+  EXPECT_TRUE(retry.duplicate);
+  ASSERT_EQ(retry.streams.size(), 1u);
+  EXPECT_EQ(retry.streams[0].first_revision, first.streams[0].first_revision);
+  EXPECT_EQ(retry.streams[0].last_position, first.streams[0].last_position);
+
+  // Part of the run, in order: a retry of that part, as for client ids.
+  WriteOutcome part = Append(
+      store(), Request("acme", {ToStreamWithIds("s", ExpectedRevision::Any(),
+                                                {ids[2], ids[3]})}));
+  ASSERT_TRUE(part.status.ok()) << part.status.ToString();
+  EXPECT_TRUE(part.duplicate);
+  EXPECT_EQ(part.streams[0].first_revision, StreamRevision(2));
+
+  // One from the middle of the run in another stream, or among new ids, or
+  // out of order: used already.
+  for (const auto& [stream, reused] :
+       std::vector<std::pair<std::string, std::vector<Uuid>>>{
+           {"elsewhere", {ids[3]}},
+           {"s", {Uuid::NewV7(), ids[4]}},
+           {"s", {ids[3], ids[2]}}}) {
+    WriteOutcome out = Append(
+        store(),
+        Request("acme",
+                {ToStreamWithIds(stream, ExpectedRevision::Any(), reused)}));
+    EXPECT_TRUE(out.status.IsAlreadyExists()) << out.status.ToString();
+  }
+  // Just past the run: a new id.
+  ASSERT_TRUE(Append(store(), Request("acme", {ToStreamWithIds(
+                                                  "s", ExpectedRevision::Any(),
+                                                  {ids[4].NextInRun()})}))
+                  .status.ok());
+  EXPECT_EQ(store().LogEnd("acme"), GlobalPosition(7));
+}
+
+// Server-made ids of two appends that share their first half (only a wall
+// clock set back between processes could do that): the second's go one
+// by one, and both are still known.
+TEST_F(EventStoreTest, AnIdRunWhoseKeyIsTakenIsStoredIdByIdInstead) {
+  const Uuid base = Uuid::NewV7();
+  const auto server_events = [&](const std::string& stream, uint64_t lo,
+                                 int count) {
+    StreamAppend sa;
+    sa.stream = stream;
+    for (int i = 0; i < count; ++i) {
+      ProposedEvent e;
+      e.id = Uuid{base.hi, lo + i};
+      e.client_id = false;
+      e.record =
+          EncodeEventRecord({e.id, stream, "Happened", "{}", "{}", "{}"});
+      sa.events.push_back(std::move(e));
+    }
+    return sa;
+  };
+  ASSERT_TRUE(Append(store(), Request("acme", {server_events("a", base.lo, 3)}))
+                  .status.ok());
+  ASSERT_TRUE(
+      Append(store(), Request("acme", {server_events("b", base.lo + 100, 3)}))
+          .status.ok());
+  for (const auto& [stream, lo] : std::vector<std::pair<std::string, uint64_t>>{
+           {"a", base.lo}, {"b", base.lo + 100}}) {
+    const std::vector<Uuid> ids = {Uuid{base.hi, lo}, Uuid{base.hi, lo + 1},
+                                   Uuid{base.hi, lo + 2}};
+    WriteOutcome retry = Append(
+        store(), Request("acme", {ToStreamWithIds(
+                                     stream, ExpectedRevision::Any(), ids)}));
+    ASSERT_TRUE(retry.status.ok()) << stream << " " << retry.status.ToString();
+    EXPECT_TRUE(retry.duplicate) << stream;
+  }
+  EXPECT_EQ(store().LogEnd("acme"), GlobalPosition(6));
+}
+
 TEST_F(EventStoreTest, SameIdInAnotherTenantIsANewEvent) {
   const Uuid id = Uuid::NewV7();
   ASSERT_TRUE(

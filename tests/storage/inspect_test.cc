@@ -741,6 +741,44 @@ TEST_F(InspectTest, AStreamReadOverAMissingEventIsCorruption) {
   EXPECT_EQ(page->events.size(), 10u);
 }
 
+TEST_F(InspectTest, ChecksTheEventIdRunsTheServerMade) {
+  // order-1's three events had server-made ids: one run, keyed by their
+  // first half. Made 20 long, it reaches other events and past the log end;
+  // cart-3's run loses its count.
+  const Uuid order1 = IdAt("order-1", 0);
+  ASSERT_EQ(IdAt("order-1", 2), order1.NextInRun().NextInRun());
+  const std::string dir = Copy();
+  {
+    RawStore raw(dir);
+    const TenantId acme = raw.Tenant("acme");
+    const std::string key = keys::EventIdRunKey(acme, order1.hi);
+    auto run = keys::DecodeEventIdRun(raw.Get(raw.db().event_ids(), key));
+    ASSERT_TRUE(run.has_value());
+    ASSERT_EQ(run->count, 3u);
+    run->count = 20;
+    raw.Put(raw.db().event_ids(), key, keys::EncodeEventIdRun(*run));
+    const Uuid cart3 = IdAt("cart-3", 0);
+    const std::string cart3_key = keys::EventIdRunKey(acme, cart3.hi);
+    std::string broken = raw.Get(raw.db().event_ids(), cart3_key);
+    broken.resize(20);
+    raw.Put(raw.db().event_ids(), cart3_key, broken);
+  }
+  InspectReport report = InspectOk(dir);
+  Uuid past = order1;
+  for (int i = 0; i < 13; ++i) past = past.NextInRun();
+  EXPECT_PROBLEM(report, "tenant acme: event id " + past.ToString(),
+                 "entry names position 13, at or past the log end 13 (and 6 "
+                 "more ids of the run)");
+  Uuid fourth = order1.NextInRun().NextInRun().NextInRun();
+  EXPECT_PROBLEM(report,
+                 "tenant acme: event id " + fourth.ToString() +
+                     ": entry names position 3, the event there has id " +
+                     IdAt("order-2", 0).ToString());
+  EXPECT_PROBLEM(report, "tenant acme: event id run " +
+                             IdAt("cart-3", 0).ToString().substr(0, 18) +
+                             "-…: entry of 20 bytes is not a run");
+}
+
 TEST_F(InspectTest, NamesAMismatchedEventIdEntry) {
   const std::string dir = Copy();
   const uint64_t p = Position("order-2", 1);

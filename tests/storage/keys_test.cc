@@ -163,6 +163,45 @@ TEST(KeysTest, MalformedIndexRunsDoNotDecode) {
   EXPECT_TRUE(DecodeIndexRun(key, EncodeIndexRun(kMax64 - 2, 2)));
 }
 
+TEST(KeysTest, EventIdRunRoundTripsAndCoversItsIds) {
+  const EventIdRun run{
+      1000, 4,
+      EventIdEntry{StreamId(7), StreamRevision(20), GlobalPosition(300)}};
+  const std::string value = EncodeEventIdRun(run);
+  ASSERT_EQ(value.size(), kEventIdRunBytes);
+  const auto decoded = DecodeEventIdRun(value);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->first_lo, 1000u);
+  EXPECT_EQ(decoded->count, 4u);
+  EXPECT_FALSE(decoded->Contains(999));
+  EXPECT_TRUE(decoded->Contains(1000));
+  EXPECT_TRUE(decoded->Contains(1003));
+  EXPECT_FALSE(decoded->Contains(1004));
+  const EventIdEntry third = decoded->EntryOf(1002);
+  EXPECT_EQ(third.stream, StreamId(7));
+  EXPECT_EQ(third.revision, StreamRevision(22));
+  EXPECT_EQ(third.position, GlobalPosition(302));
+  EXPECT_EQ(EventIdRunKey(TenantId(3), 0x0102030405060708ull).size(),
+            kEventIdRunKeyBytes);
+  EXPECT_EQ(EventIdRunKey(TenantId(3), 0x0102030405060708ull),
+            EventIdKey(TenantId(3), Uuid{0x0102030405060708ull, 0})
+                .substr(0, kEventIdRunKeyBytes));
+}
+
+TEST(KeysTest, MalformedEventIdRunsDoNotDecode) {
+  const EventIdEntry at{StreamId(7), StreamRevision(20), GlobalPosition(300)};
+  EXPECT_FALSE(DecodeEventIdRun(EncodeEventIdRun({1000, 1, at})));  // one id
+  EXPECT_FALSE(DecodeEventIdRun(EncodeEventIdRun({1000, 0, at})));
+  EXPECT_FALSE(DecodeEventIdRun(EncodeEventIdRun({kMax64 - 1, 2, at})));
+  EXPECT_FALSE(DecodeEventIdRun(EncodeEventIdRun(
+      {1000, 2, {StreamId(7), StreamRevision(kMax64), GlobalPosition(0)}})));
+  EXPECT_FALSE(DecodeEventIdRun(EncodeEventIdRun(
+      {1000, 2, {StreamId(7), StreamRevision(0), GlobalPosition(kMax64)}})));
+  EXPECT_FALSE(DecodeEventIdRun(std::string(35, 'x')));
+  EXPECT_FALSE(DecodeEventIdRun(EncodeEventIdEntry(at)));  // 24 bytes
+  EXPECT_TRUE(DecodeEventIdRun(EncodeEventIdRun({kMax64 - 2, 2, at})));
+}
+
 TEST(KeysTest, DirectoryKeysHaveTheirDocumentedLayout) {
   EXPECT_EQ(TenantNameKey("acme"), "Tacme");
   EXPECT_EQ(LogEndKey(TenantId(0x01020304)), std::string("L\x01\x02\x03\x04"));
