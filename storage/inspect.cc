@@ -1105,10 +1105,12 @@ void Inspector::CheckEventIdRun(TenantCheck& c, uint64_t hi,
                                 std::string_view value) {
   const TenantInfo& t = c.tenant;
   const auto run = keys::DecodeEventIdRun(value);
-  // The ids' common first half, when the rest cannot be told.
-  const std::string where = Where(t) + "event id run " +
-                            (run ? Uuid{hi, run->first_lo}.ToString()
-                                 : Uuid{hi, 0}.ToString().substr(0, 18) + "-…");
+  // Named by its first id, or by their common first half when the rest
+  // cannot be told.
+  const std::string name =
+      "event id run " + (run ? Uuid{hi, run->first_lo}.ToString()
+                             : Uuid{hi, 0}.ToString().substr(0, 18) + "-…");
+  const std::string where = Where(t) + name;
   if (!run) {
     ++c.id_entries;
     ++c.id_accounted;
@@ -1160,9 +1162,9 @@ void Inspector::CheckEventIdRun(TenantCheck& c, uint64_t hi,
   }
   if (count == 0) return;
   c.id_accounted += count;
-  Problem(Where(t) + "event id " + id_at(*named).ToString() + " (" +
-          where.substr(Where(t).size()) + " of " + std::to_string(run->count) +
-          "): entry names position " + std::to_string(*named) + ", " +
+  Problem(Where(t) + "event id " + id_at(*named).ToString() + " (" + name +
+          " of " + std::to_string(run->count) + "): entry names position " +
+          std::to_string(*named) + ", " +
           (*named >= t.log_end
                ? "at or past the log end " + std::to_string(t.log_end)
                : std::string("where there is no event")) +

@@ -699,6 +699,19 @@ TEST_F(InspectTest, AStoreOfALaterFormatIsNotOpened) {
       << report.error().ToString();
 }
 
+TEST_F(InspectTest, AStoreWithAMalformedFormatEntryIsNotOpened) {
+  const std::string dir = Copy();
+  {
+    RawStore raw(dir);
+    raw.Put(raw.db().directory(), keys::kFormatKey, std::string(3, '\0'));
+  }
+  auto opened = EventStore::Open(Options{}, dir);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_TRUE(opened.error().IsCorruption()) << opened.error().ToString();
+  EXPECT_NE(opened.error().message().find("format entry"), std::string::npos)
+      << opened.error().ToString();
+}
+
 TEST_F(InspectTest, AStreamReadOverAMissingEventIsCorruption) {
   // Long runs are read by a scan of the log, short ones by key: a hole in
   // either is an error, not a shorter page.
