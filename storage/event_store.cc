@@ -718,8 +718,8 @@ Result<StreamPage> EventStoreImpl::ReadStream(
     if (from < lo) return page;
   }
 
-  // Positions from the stream index's runs, then the records in one
-  // MultiGet. The run holding `lo` may begin below it: the iterator's
+  // Positions from the stream index's runs, then the records
+  // (FetchEvents). The run holding `lo` may begin below it: the iterator's
   // bounds are the whole stream's, and a run is cut to [lo, hi].
   rocksdb::ReadOptions ro;
   const std::string lower =
