@@ -951,42 +951,55 @@ void Inspector::CheckStream(TenantCheck& c, rocksdb::Iterator* index,
   }
 }
 
+// Of positions first..last, those with no event (at or past the log end,
+// or in a hole) less those `reported` already from the events' side (few:
+// at most kMaxTracked): how many, and the first of them.
+struct Strays {
+  uint64_t count = 0;
+  std::optional<uint64_t> first;
+};
+Strays FindStrays(const TenantCheck& c, uint64_t first, uint64_t last,
+                  const std::vector<uint64_t>& reported) {
+  const uint64_t end = c.tenant.log_end;
+  std::vector<std::pair<uint64_t, uint64_t>> stray;
+  if (first < end) stray = c.holes.Within(first, std::min(last, end - 1));
+  if (last >= end) stray.emplace_back(std::max(first, end), last);
+  const auto is_reported = [&](uint64_t p) {
+    return std::find(reported.begin(), reported.end(), p) != reported.end();
+  };
+  Strays out;
+  for (const auto& [a, b] : stray) {
+    out.count += b - a + 1;
+    for (uint64_t p = a; !out.first && p <= b; ++p) {
+      if (!is_reported(p)) out.first = p;
+    }
+  }
+  for (uint64_t p : reported) {
+    if (p >= first && p <= last && (p >= end || c.holes.Contains(p))) {
+      --out.count;
+    }
+  }
+  return out;
+}
+
 // The positions of a stream index run where there is no event (at or past
 // the log end, or in a hole) and that its events did not report already:
 // counted as accounted for, and named by the first of them.
 void Inspector::CheckRunPositions(TenantCheck& c, const std::string& where,
                                   uint64_t id, const keys::IndexRun& run) {
   const TenantInfo& t = c.tenant;
-  const uint64_t last = run.position + run.count - 1;
-  std::vector<std::pair<uint64_t, uint64_t>> stray;
-  if (run.position < t.log_end) {
-    stray = c.holes.Within(run.position, std::min(last, t.log_end - 1));
-  }
-  if (last >= t.log_end) {
-    stray.emplace_back(std::max(run.position, t.log_end), last);
-  }
   const auto revision_at = [&](uint64_t p) {
     return run.first_revision + (p - run.position);
   };
-  const auto reported = [&](uint64_t p) {
-    return c.index_reported.count({id, revision_at(p)}) > 0;
-  };
-  uint64_t count = 0;
-  std::optional<uint64_t> first;
-  for (const auto& [a, b] : stray) {
-    count += b - a + 1;
-    for (uint64_t p = a; !first && p <= b; ++p) {
-      if (!reported(p)) first = p;
-    }
-  }
-  // Those reported are few (at most kMaxTracked): take them off.
+  std::vector<uint64_t> reported;
   for (auto it = c.index_reported.lower_bound({id, run.first_revision});
        it != c.index_reported.end() && it->first == id &&
        it->second < run.end_revision();
        ++it) {
-    const uint64_t p = run.PositionOf(it->second);
-    if (p >= t.log_end || c.holes.Contains(p)) --count;
+    reported.push_back(run.PositionOf(it->second));
   }
+  const auto [count, first] =
+      FindStrays(c, run.position, run.position + run.count - 1, reported);
   if (count == 0) return;
   c.index_accounted += count;
   Problem(where + " revision " + std::to_string(revision_at(*first)) +
@@ -1141,25 +1154,7 @@ void Inspector::CheckEventIdRun(TenantCheck& c, uint64_t hi,
             ", which the directory does not name");
     return;
   }
-  std::vector<std::pair<uint64_t, uint64_t>> stray;
-  if (first < t.log_end) {
-    stray = c.holes.Within(first, std::min(last, t.log_end - 1));
-  }
-  if (last >= t.log_end) stray.emplace_back(std::max(first, t.log_end), last);
-  const auto is_reported = [&](uint64_t p) {
-    return std::find(reported.begin(), reported.end(), p) != reported.end();
-  };
-  uint64_t count = 0;
-  std::optional<uint64_t> named;
-  for (const auto& [a, b] : stray) {
-    count += b - a + 1;
-    for (uint64_t p = a; !named && p <= b; ++p) {
-      if (!is_reported(p)) named = p;
-    }
-  }
-  for (uint64_t p : reported) {
-    if (p >= t.log_end || c.holes.Contains(p)) --count;
-  }
+  const auto [count, named] = FindStrays(c, first, last, reported);
   if (count == 0) return;
   c.id_accounted += count;
   Problem(Where(t) + "event id " + id_at(*named).ToString() + " (" + name +
