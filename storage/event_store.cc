@@ -22,6 +22,7 @@
 #include "storage/internal/projection_store_impl.h"
 #include "storage/internal/rocksdb_status.h"
 #include "storage/internal/sequencer.h"
+#include "storage/internal/stream_heads.h"
 #include "storage/internal/tenant_directory.h"
 #include "storage/internal/wal_prefill.h"
 #include "storage/live_log.h"
@@ -566,13 +567,10 @@ Result<EventStoreImpl::Located> EventStoreImpl::Locate(
   if (!s.ok()) return FromRocksDb(s);
   if (value.size() != 8) return Status::Corruption("bad stream id entry");
   Located loc{t->id, StreamId(keys::GetBigEndian64(value.data())), {}};
-  s = db_->db()->Get(ro, db_->heads(), keys::HeadKey(loc.tenant, loc.stream),
-                     &value);
-  if (s.IsNotFound()) return Status::NotFound("no such stream");
-  if (!s.ok()) return FromRocksDb(s);
-  auto head = keys::DecodeStreamHead(value);
-  if (!head) return Status::Corruption("bad stream head");
-  loc.head = *head;
+  auto head = StreamHeads(db_.get(), ro).Read(loc.tenant, loc.stream);
+  if (!head.has_value()) return head.error();
+  if (!*head) return Status::NotFound("no such stream");
+  loc.head = **head;
   if (loc.head.tombstoned) {
     return Status::StreamDeleted("stream " + std::string(stream) +
                                  " is tombstoned");
@@ -848,17 +846,15 @@ Result<StreamListing> EventStoreImpl::ListStreams(std::string_view tenant,
   rocksdb::ReadOptions ro;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->db()->NewIterator(ro, db_->directory()));
-  std::string value;
+  StreamHeads heads(db_.get(), ro);
   for (it->Seek(start); it->Valid() && it->key().starts_with(key_prefix);
        it->Next()) {
     if (it->value().size() != 8) return Status::Corruption("bad stream entry");
     const StreamId id(keys::GetBigEndian64(it->value().data()));
-    auto s = db_->db()->Get(ro, db_->heads(), keys::HeadKey(t->id, id), &value);
-    if (s.IsNotFound()) continue;
-    if (!s.ok()) return FromRocksDb(s);
-    auto head = keys::DecodeStreamHead(value);
-    if (!head) return Status::Corruption("bad stream head");
-    if (head->deleted || !head->has_events()) continue;
+    auto read = heads.Read(t->id, id);
+    if (!read.has_value()) return read.error();
+    const std::optional<keys::StreamHead>& head = *read;
+    if (!head || head->deleted || !head->has_events()) continue;
     std::string name =
         it->key().ToString().substr(keys::kStreamNameKeyPrefixBytes);
     if (listing.streams.size() == limit) {

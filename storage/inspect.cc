@@ -936,7 +936,12 @@ void Inspector::CheckStream(TenantCheck& c, rocksdb::Iterator* index,
     return;
   }
   if (!head) return;
-  if (head->next_revision != next) {
+  // A head's tip is as of its last write, which appends since have not
+  // repeated (their runs carry the tip, storage/FORMAT.md "heads"); a
+  // deleted head's has no append since, or the append would have revived
+  // it.
+  if (head->next_revision > next ||
+      (head->deleted && head->next_revision != next)) {
     Problem(where + ": head says next revision " +
             std::to_string(head->next_revision) +
             (next == 0

@@ -28,8 +28,8 @@ inline constexpr char kProjectionFamilyPrefix[] = "projection.";
 
 // The format this version writes, in the directory's "Mformat" entry
 // (storage/FORMAT.md, "Versions"). A store without the entry was written
-// by a version before 2; its data is valid in version 2.
-inline constexpr uint32_t kFormatVersion = 2;
+// by a version before 2; its data is valid in every later version.
+inline constexpr uint32_t kFormatVersion = 3;
 
 // Fixed-width big-endian integers, so that byte order is numeric order.
 void PutBigEndian32(std::string* out, uint32_t v);
@@ -152,7 +152,10 @@ std::string EncodeEventIdRun(const EventIdRun& run);
 // revisions or positions pass 2^64.
 std::optional<EventIdRun> DecodeEventIdRun(std::string_view v);
 
-// The state of one stream.
+// The state of one stream. Its tip (next_revision, last_position) is
+// stored as of the head's last write: appends leave a head as it is and
+// write only their index runs, from whose last one readers take the tip
+// (stream_heads.h, FORMAT.md "heads").
 struct StreamHead {
   // Revisions below this are deleted (soft delete keeps counting after).
   uint64_t first_revision = 0;
@@ -170,6 +173,13 @@ struct StreamHead {
   std::optional<uint64_t> visible_last_revision() const {
     if (deleted || next_revision == first_revision) return std::nullopt;
     return next_revision - 1;
+  }
+  // Equal but for the tip: an append changes only the tip, so the
+  // sequencer writes a head again only when this is false.
+  bool SameButTip(const StreamHead& o) const {
+    return first_revision == o.first_revision && created_us == o.created_us &&
+           deleted == o.deleted && tombstoned == o.tombstoned &&
+           metadata == o.metadata;
   }
 };
 std::string EncodeStreamHead(const StreamHead& head);

@@ -11,6 +11,7 @@
 
 #include "protocol/event_record.h"
 #include "storage/internal/rocksdb_status.h"
+#include "storage/internal/stream_heads.h"
 
 namespace cairn::storage {
 namespace {
@@ -318,8 +319,11 @@ void Sequencer::CommitGroup(std::vector<std::unique_ptr<Op>>& ops) {
 
   Status written = Status::Ok();
   if (!g.tenants.empty()) {
-    // Heads and log ends once per group, however many writes touched them.
+    // Heads once per group, and only those that changed in more than
+    // their tip, which readers take from the index (StreamHeads); log ends
+    // once per group, however many writes touched them.
     for (const auto& [state, sc] : g.streams) {
+      if (state->head && state->head->SameButTip(sc.head)) continue;
       g.batch.Put(db_->heads(), keys::HeadKey(sc.tenant, sc.id),
                   keys::EncodeStreamHead(sc.head));
     }
@@ -400,14 +404,9 @@ Result<Sequencer::StreamState*> Sequencer::ResolveStream(
     if (s.ok()) {
       if (value.size() != 8) return Status::Corruption("bad stream id entry");
       loaded.id = StreamId(keys::GetBigEndian64(value.data()));
-      s = db_->db()->Get(ro, db_->heads(),
-                         keys::HeadKey(*tenant.id, *loaded.id), &value);
-      if (s.ok()) {
-        loaded.head = keys::DecodeStreamHead(value);
-        if (!loaded.head) return Status::Corruption("bad stream head");
-      } else if (!s.IsNotFound()) {
-        return FromRocksDb(s);
-      }
+      auto head = StreamHeads(db_, ro).Read(*tenant.id, *loaded.id);
+      if (!head.has_value()) return head.error();
+      loaded.head = std::move(*head);
     } else if (!s.IsNotFound()) {
       return FromRocksDb(s);
     }
