@@ -44,9 +44,13 @@ std::string EncodeEventRecord(const NewEventRecord& event) {
                      fbb.GetSize());
 }
 
-void PatchEventRecord(std::string* record, StreamRevision revision,
-                      int64_t time_us) {
+void PatchEventRecord(std::string* record, const Uuid& id,
+                      StreamRevision revision, int64_t time_us) {
   auto* root = protocol::fb::GetMutableEventRecord(record->data());
+  auto* stored_id = root->mutable_id();
+  assert(stored_id != nullptr);
+  stored_id->mutate_hi(id.hi);
+  stored_id->mutate_lo(id.lo);
   [[maybe_unused]] const bool ok =
       root->mutate_revision(revision.value()) && root->mutate_time_us(time_us);
   assert(ok);

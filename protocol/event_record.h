@@ -23,14 +23,16 @@ struct NewEventRecord {
   std::string_view context;
 };
 
-// Encodes a record with revision 0 and time 0, ready for PatchEventRecord.
+// Encodes a record with revision 0 and time 0 (and the id as given),
+// ready for PatchEventRecord.
 // Done on the request's thread so that the single writer only patches.
 std::string EncodeEventRecord(const NewEventRecord& event);
 
-// Sets revision and commit time in place.
+// Sets id, revision and commit time in place (the sequencer gives the
+// ids the client did not choose, storage/FORMAT.md "event_ids").
 // REQUIRES: record was produced by EncodeEventRecord.
-void PatchEventRecord(std::string* record, StreamRevision revision,
-                      int64_t time_us);
+void PatchEventRecord(std::string* record, const Uuid& id,
+                      StreamRevision revision, int64_t time_us);
 
 // A verified record; the views point into the bytes it was decoded from.
 struct EventView {

@@ -19,10 +19,10 @@ struct Uuid {
   // then random bits. Each is greater than every one this process made
   // before. Thread-safe.
   static Uuid NewV7();
-  // The id after this one in a run the server makes for one append's
-  // events: the same first half, rand_b counting up by one (RFC 9562 6.2,
-  // method 2). NewV7 leaves room for 2^61 of them; the store keeps a run
-  // as one entry.
+  // The id after this one in a run the server makes for the events at
+  // consecutive positions of one commit: the same first half, rand_b
+  // counting up by one (RFC 9562 6.2, method 2). NewV7 leaves room for
+  // 2^61 of them; the store keeps a run as one entry.
   Uuid NextInRun() const { return {hi, lo + 1}; }
 
   // Parses the canonical 8-4-4-4-12 hex form, either case. Nothing else.

@@ -209,11 +209,7 @@ Result<std::vector<storage::ProposedEvent>> BuildEvents(
       if (!parsed) return Invalid(where() + ".id must be a UUID");
       ev.id = *parsed;
       ev.client_id = true;
-    } else if (!out.empty() && !out.back().client_id) {
-      ev.id = out.back().id.NextInRun();  // stored as one run
-    } else {
-      ev.id = Uuid::NewV7();
-    }
+    }  // else the sequencer gives it one at commit
     // An id the server makes is new: only the client's can repeat.
     if (ev.client_id && !seen_ids->insert(ev.id).second) {
       return Invalid(where() + ".id appears twice in the request");

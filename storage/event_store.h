@@ -45,6 +45,10 @@ struct Options {
   // the events' WAL, so that each commit's sync writes only data
   // (storage/internal/wal_prefill.h). 0: none. Default: 4 MiB.
   uint64_t wal_prefill_bytes = uint64_t{4} << 20;
+  // Makes the first of each run of ids the server gives events. Tests
+  // replace it to repeat an id, as a wall clock set back would. Default:
+  // Uuid::NewV7.
+  Uuid (*new_run_id)() = &Uuid::NewV7;
   // Open without writing (for inspection), also beside a running cairnd on
   // the same directory: reads see what was committed when the store opened
   // (nothing later; of a writer under kMemory, only what it flushed), and
@@ -69,7 +73,7 @@ struct ExpectedRevision {
 // One event, encoded by EncodeEventRecord (protocol/event_record.h); the
 // sequencer fills in revision and time.
 struct ProposedEvent {
-  Uuid id;
+  Uuid id;  // when client_id; else the sequencer sets it at commit
   // Only ids the client chose are looked up for idempotent retries; the
   // server's own v7 ids are new by construction.
   bool client_id = false;

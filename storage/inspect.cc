@@ -777,10 +777,18 @@ void Inspector::CheckEventBatch(
       entry = keys::DecodeEventIdEntry(*id);
       if (!entry) continue;  // reported by CheckEventIds
     } else if (const auto& run = run_values[run_slots.at(item.event.id.hi)]) {
-      const auto decoded = keys::DecodeEventIdRun(*run);
-      if (!decoded) continue;  // reported by CheckEventIds
-      if (decoded->Contains(item.event.id.lo)) {
-        entry = decoded->EntryOf(item.event.id.lo);
+      if (const auto log_run = keys::DecodeEventIdLogRun(*run)) {
+        // It names positions only: the event is its stream and revision.
+        if (log_run->Contains(item.event.id.lo)) {
+          entry = {StreamId(*item.stream), StreamRevision(revision),
+                   log_run->PositionOf(item.event.id.lo)};
+        }
+      } else if (const auto decoded = keys::DecodeEventIdRun(*run)) {
+        if (decoded->Contains(item.event.id.lo)) {
+          entry = decoded->EntryOf(item.event.id.lo);
+        }
+      } else {
+        continue;  // reported by CheckEventIds
       }
     }
     if (!entry) {
@@ -1116,46 +1124,56 @@ void Inspector::CheckEventIds(TenantCheck& c) {
   }
 }
 
-// A run of event ids the server made (its key's first half `hi`): of a
-// directory stream, at positions that hold events; the positions with
-// none that its events did not report are counted and named by the first.
+// A run of event ids the server made (its key's first half `hi`): at
+// positions that hold events (and, for format 2's runs, of a directory
+// stream); the positions with none that its events did not report are
+// counted and named by the first.
 void Inspector::CheckEventIdRun(TenantCheck& c, uint64_t hi,
                                 std::string_view value) {
   const TenantInfo& t = c.tenant;
-  const auto run = keys::DecodeEventIdRun(value);
+  // The run's ids {hi, first_lo + k} are at positions first + k.
+  const auto log_run = keys::DecodeEventIdLogRun(value);
+  const auto old_run = log_run ? std::nullopt : keys::DecodeEventIdRun(value);
+  keys::EventIdLogRun run;
+  if (log_run) {
+    run = *log_run;
+  } else if (old_run) {
+    run = {old_run->first_lo, old_run->count, old_run->first.position};
+  }
   // Named by its first id, or by their common first half when the rest
   // cannot be told.
   const std::string name =
-      "event id run " + (run ? Uuid{hi, run->first_lo}.ToString()
+      "event id run " + (log_run || old_run
+                             ? Uuid{hi, run.first_lo}.ToString()
                              : Uuid{hi, 0}.ToString().substr(0, 18) + "-…");
   const std::string where = Where(t) + name;
-  if (!run) {
+  if (!log_run && !old_run) {
     ++c.id_entries;
     ++c.id_accounted;
     Problem(where + ": entry of " + std::to_string(value.size()) +
-            " bytes is not a run (36 bytes with a count from 2 that stays "
-            "below 2^64)");
+            " bytes is not a run (20 bytes with a count from 1, or 36 from "
+            "format 2 with a count from 2, that stays below 2^64)");
     return;
   }
-  c.id_entries += run->count;
-  const uint64_t first = run->first.position.value();
-  const uint64_t last = first + run->count - 1;
+  c.id_entries += run.count;
+  const uint64_t first = run.first_position.value();
+  const uint64_t last = first + run.count - 1;
   const auto id_at = [&](uint64_t p) {
-    return Uuid{hi, run->first_lo + (p - first)};
+    return Uuid{hi, run.first_lo + (p - first)};
   };
   // The run's ids already reported from their events' side (few: at most
   // kMaxTracked), by position.
   std::vector<uint64_t> reported;
-  for (auto it = c.ids_reported.lower_bound(Uuid{hi, run->first_lo});
-       it != c.ids_reported.end() && it->hi == hi && run->Contains(it->lo);
+  for (auto it = c.ids_reported.lower_bound(Uuid{hi, run.first_lo});
+       it != c.ids_reported.end() && it->hi == hi && run.Contains(it->lo);
        ++it) {
-    reported.push_back(first + (it->lo - run->first_lo));
+    reported.push_back(first + (it->lo - run.first_lo));
   }
-  if (!t.HasStream(run->first.stream.value())) {
-    c.id_accounted += run->count - reported.size();
-    Problem(where + " (" + std::to_string(run->count) +
+  if (old_run && !t.HasStream(old_run->first.stream.value())) {
+    c.id_accounted += run.count - reported.size();
+    Problem(where + " (" + std::to_string(run.count) +
             " ids): entry names stream id " +
-            std::to_string(run->first.stream.value()) +
+            std::to_string(old_run->first.stream.value()) +
             ", which the directory does not name");
     return;
   }
@@ -1163,7 +1181,7 @@ void Inspector::CheckEventIdRun(TenantCheck& c, uint64_t hi,
   if (count == 0) return;
   c.id_accounted += count;
   Problem(Where(t) + "event id " + id_at(*named).ToString() + " (" + name +
-          " of " + std::to_string(run->count) + "): entry names position " +
+          " of " + std::to_string(run.count) + "): entry names position " +
           std::to_string(*named) + ", " +
           (*named >= t.log_end
                ? "at or past the log end " + std::to_string(t.log_end)
@@ -1268,9 +1286,11 @@ void Inspector::CheckEventIdRecords(TenantCheck& c) {
     batch.clear();
   };
   Scan scan(db_->db(), db_->event_ids(), BigEndian32(t.id.value()));
-  const auto check = [&](const Uuid& uuid, const keys::EventIdEntry& entry) {
-    const uint64_t p = entry.position.value();
-    if (!t.HasStream(entry.stream.value()) || p >= t.log_end ||
+  // A format 3 run names no stream (`stream` none).
+  const auto check = [&](const Uuid& uuid, std::optional<StreamId> stream,
+                         GlobalPosition position) {
+    const uint64_t p = position.value();
+    if ((stream && !t.HasStream(stream->value())) || p >= t.log_end ||
         c.holes.Contains(p) || c.unreadable.Contains(p) ||
         c.ids_reported.count(uuid) > 0) {
       return;
@@ -1283,23 +1303,30 @@ void Inspector::CheckEventIdRecords(TenantCheck& c) {
     const uint64_t hi =
         key.size() >= 12 ? keys::GetBigEndian64(key.data() + 4) : 0;
     if (key.size() == keys::kEventIdRunKeyBytes) {
-      const auto run = keys::DecodeEventIdRun(scan->value().ToStringView());
-      if (!run) continue;
+      const std::string_view value = scan->value().ToStringView();
+      const auto log_run = keys::DecodeEventIdLogRun(value);
+      const auto old_run =
+          log_run ? std::nullopt : keys::DecodeEventIdRun(value);
+      if (!log_run && !old_run) continue;  // reported
+      const uint64_t first_lo = log_run ? log_run->first_lo : old_run->first_lo;
+      const uint64_t count = log_run ? log_run->count : old_run->count;
+      const uint64_t first = log_run ? log_run->first_position.value()
+                                     : old_run->first.position.value();
       // Positions at or past the log end are reported.
-      const uint64_t first = run->first.position.value();
       const uint64_t n =
-          first >= t.log_end
-              ? 0
-              : std::min<uint64_t>(run->count, t.log_end - first);
+          first >= t.log_end ? 0 : std::min<uint64_t>(count, t.log_end - first);
       for (uint64_t k = 0; k < n && !c.failed; ++k) {
-        check(Uuid{hi, run->first_lo + k}, run->EntryOf(run->first_lo + k));
+        const std::optional<StreamId> stream =
+            old_run ? std::optional(old_run->first.stream) : std::nullopt;
+        check(Uuid{hi, first_lo + k}, stream, GlobalPosition(first + k));
       }
       continue;
     }
     if (key.size() != keys::kEventIdKeyBytes) continue;
     const auto entry = keys::DecodeEventIdEntry(scan->value().ToStringView());
     if (!entry) continue;
-    check(Uuid{hi, keys::GetBigEndian64(key.data() + 12)}, *entry);
+    check(Uuid{hi, keys::GetBigEndian64(key.data() + 12)}, entry->stream,
+          entry->position);
   }
   if (!c.failed) check_batch();
   if (!scan->status().ok()) {

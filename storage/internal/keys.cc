@@ -210,6 +210,29 @@ std::string EncodeEventIdRun(const EventIdRun& run) {
   return v;
 }
 
+std::string EncodeEventIdLogRun(const EventIdLogRun& run) {
+  std::string v;
+  v.reserve(kEventIdLogRunBytes);
+  PutBigEndian64(&v, run.first_lo);
+  PutBigEndian32(&v, run.count);
+  PutBigEndian64(&v, run.first_position.value());
+  return v;
+}
+
+std::optional<EventIdLogRun> DecodeEventIdLogRun(std::string_view v) {
+  if (v.size() != kEventIdLogRunBytes) return std::nullopt;
+  EventIdLogRun run;
+  run.first_lo = GetBigEndian64(v.data());
+  run.count = GetBigEndian32(v.data() + 8);
+  run.first_position = GlobalPosition(GetBigEndian64(v.data() + 12));
+  const uint64_t room = UINT64_MAX - run.count;
+  if (run.count == 0 || run.first_lo > room ||
+      run.first_position.value() > room) {
+    return std::nullopt;
+  }
+  return run;
+}
+
 std::optional<EventIdRun> DecodeEventIdRun(std::string_view v) {
   if (v.size() != kEventIdRunBytes) return std::nullopt;
   EventIdRun run;

@@ -114,7 +114,8 @@ std::string HeadKey(TenantId tenant, StreamId stream);
 std::string PrefixEnd(std::string prefix);
 
 // --- event_ids family: tenant(4) uuid(16) -> EventIdEntry, one id;
-// tenant(4) uuid hi(8) -> EventIdRun, ids the server made together ---
+// tenant(4) uuid hi(8) -> EventIdLogRun (or, before format 3, EventIdRun),
+// ids the server made together ---
 std::string EventIdKey(TenantId tenant, const Uuid& id);
 std::string EventIdRunKey(TenantId tenant, uint64_t hi);
 inline constexpr size_t kEventIdKeyBytes = 20;
@@ -129,9 +130,31 @@ struct EventIdEntry {
 std::string EncodeEventIdEntry(const EventIdEntry& e);
 std::optional<EventIdEntry> DecodeEventIdEntry(std::string_view v);
 
-// The ids {hi, first_lo + k}, k < count, of `count` events the server
-// gave ids to in one append (Uuid::NextInRun), at revisions and positions
-// from `first`'s: one entry instead of `count` (the key holds hi).
+// The ids {hi, first_lo + k}, k < count, that the server gave to the
+// events at `count` consecutive positions of a tenant's log from
+// `first_position`, in one commit (Uuid::NextInRun): one entry instead of
+// `count` (the key holds hi). Their streams and revisions are the events'.
+struct EventIdLogRun {
+  uint64_t first_lo = 0;
+  uint32_t count = 0;
+  GlobalPosition first_position;
+
+  bool Contains(uint64_t lo) const {
+    return lo >= first_lo && lo - first_lo < count;
+  }
+  GlobalPosition PositionOf(uint64_t lo) const {
+    return GlobalPosition(first_position.value() + (lo - first_lo));
+  }
+};
+inline constexpr size_t kEventIdLogRunBytes = 20;
+std::string EncodeEventIdLogRun(const EventIdLogRun& run);
+// nullopt when not 20 bytes, the count is 0, or the run's ids or
+// positions pass 2^64.
+std::optional<EventIdLogRun> DecodeEventIdLogRun(std::string_view v);
+
+// Format 2's runs, still read: the ids {hi, first_lo + k}, k < count, of
+// `count` events the server gave ids to in one append, at revisions and
+// positions from `first`'s.
 struct EventIdRun {
   uint64_t first_lo = 0;
   uint32_t count = 0;

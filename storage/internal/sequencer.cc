@@ -92,6 +92,10 @@ struct Sequencer::Group {
       const std::string* record;
     };
     std::vector<Added> records;
+    // The ids the server gives this group's events of the tenant: runs
+    // over consecutive positions, each written as one event_ids entry.
+    std::vector<keys::EventIdLogRun> id_runs;
+    std::vector<uint64_t> id_run_his;  // each run's ids' first half
   };
   struct StreamChange {
     TenantId tenant;
@@ -110,6 +114,7 @@ struct Sequencer::Group {
   };
 
   Db* db = nullptr;
+  Uuid (*new_run_id)() = nullptr;
   int64_t now_us = 0;
   uint32_t next_tenant_id = 0;
   uint64_t next_stream_id = 0;
@@ -120,7 +125,10 @@ struct Sequencer::Group {
   // The client-chosen event ids this group appends.
   std::unordered_map<IdKey, keys::EventIdEntry, IdKeyHash> ids;
   // The keys of the event id runs it writes.
-  std::unordered_set<std::string> id_runs;
+  std::unordered_set<std::string> id_run_keys;
+  // Set when staging failed past the point where a request could fail
+  // alone: nothing of the group is written.
+  Status failed = Status::Ok();
 
   // The head a check must see: this group's staged one, else the stored one.
   const keys::StreamHead* Head(StreamState* s) const {
@@ -132,6 +140,38 @@ struct Sequencer::Group {
     auto it = streams.find(s);
     if (it != streams.end()) return it->second.id;
     return s->id;
+  }
+
+  // The id the server gives the event at `position` of the tenant: the
+  // next of the group's run when the position follows it, else the first
+  // of a new run (storage/FORMAT.md, "event_ids"). A failed read fails
+  // the group (`failed`): the events before this one are staged already.
+  Uuid ServerEventId(TenantChange& tc, GlobalPosition position) {
+    auto& runs = tc.id_runs;
+    if (!runs.empty() && runs.back().count < UINT32_MAX &&
+        runs.back().first_position.value() + runs.back().count ==
+            position.value()) {
+      keys::EventIdLogRun& run = runs.back();
+      return Uuid{tc.id_run_his.back(), run.first_lo + run.count++};
+    }
+    // A run's key is its ids' first half, made anew for each run
+    // (Uuid::NewV7 counts up within a process); only a wall clock set back
+    // between two processes could give one again, and then another is
+    // drawn.
+    for (;;) {
+      const Uuid first = new_run_id();
+      std::string key = keys::EventIdRunKey(tc.id, first.hi);
+      if (id_run_keys.count(key) > 0) continue;
+      std::string value;
+      auto s =
+          db->db()->Get(rocksdb::ReadOptions(), db->event_ids(), key, &value);
+      if (s.ok()) continue;
+      if (!s.IsNotFound()) failed = FromRocksDb(s);
+      id_run_keys.insert(std::move(key));
+      runs.push_back({first.lo, 1, position});
+      tc.id_run_his.push_back(first.hi);
+      return first;
+    }
   }
 
   // Stages a change of the tenant, giving it an id on its first write.
@@ -298,6 +338,7 @@ void Sequencer::GroupStats(StoreStats* stats) const {
 void Sequencer::CommitGroup(std::vector<std::unique_ptr<Op>>& ops) {
   Group g;
   g.db = db_;
+  g.new_run_id = options_.new_run_id;
   g.now_us = NowMicros();
   g.next_tenant_id = next_tenant_id_;
   g.next_stream_id = next_stream_id_;
@@ -330,12 +371,20 @@ void Sequencer::CommitGroup(std::vector<std::unique_ptr<Op>>& ops) {
     for (const auto& [state, tc] : g.tenants) {
       g.batch.Put(db_->directory(), keys::LogEndKey(tc.id),
                   BigEndian64(tc.next_position));
+      for (size_t r = 0; r < tc.id_runs.size(); ++r) {
+        g.batch.Put(db_->event_ids(),
+                    keys::EventIdRunKey(tc.id, tc.id_run_his[r]),
+                    keys::EncodeEventIdLogRun(tc.id_runs[r]));
+      }
     }
     if (g.stream_ids_used) {
       g.batch.Put(db_->directory(), keys::kNextStreamIdKey,
                   BigEndian64(g.next_stream_id));
     }
-    written = WriteStatus(db_->db()->Write(db_->write_options(), &g.batch));
+    written =
+        g.failed.ok()
+            ? WriteStatus(db_->db()->Write(db_->write_options(), &g.batch))
+            : g.failed;
   }
 
   if (written.ok()) {
@@ -486,7 +535,8 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
     for (ProposedEvent& ev : sa.events) {
       const StreamRevision revision(head.next_revision++);
       const GlobalPosition position(tc.next_position++);
-      PatchEventRecord(&ev.record, revision, g.now_us);
+      if (!ev.client_id) ev.id = g.ServerEventId(tc, position);
+      PatchEventRecord(&ev.record, ev.id, revision, g.now_us);
       g.batch.Put(db_->events(), keys::EventKey(tc.id, position), ev.record);
       // For the retries of later requests in this group. An id the server
       // made cannot be among them: a client learns it only from a read,
@@ -511,55 +561,44 @@ void Sequencer::ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out) {
           keys::EncodeIndexRun(result.first_position.value() + done, count));
       done += count;
     }
-    PutEventIds(g, tc.id, sc.id, sa.events, result.first_revision,
-                result.first_position);
+    PutClientEventIds(g, tc.id, sc.id, sa.events, result.first_revision,
+                      result.first_position);
     head.last_position = result.last_position;
     out.streams.push_back(std::move(result));
   }
   out.last_position = GlobalPosition(tc.next_position - 1);
 }
 
-void Sequencer::PutEventIds(Group& g, TenantId tenant, StreamId stream,
-                            const std::vector<ProposedEvent>& events,
-                            StreamRevision first_revision,
-                            GlobalPosition first_position) {
-  const auto entry_at = [&](size_t k) {
-    return keys::EventIdEntry{stream,
-                              StreamRevision(first_revision.value() + k),
-                              GlobalPosition(first_position.value() + k)};
-  };
-  // A run's key is its ids' first half, made anew for each append
-  // (Uuid::NewV7); only a wall clock set back between two processes could
-  // give one again: then the ids go one by one rather than replace a run.
-  const auto run_key_free = [&](const std::string& key) {
-    if (!g.id_runs.insert(key).second) return false;
-    std::string value;
-    return db_->db()
-        ->Get(rocksdb::ReadOptions(), db_->event_ids(), key, &value)
-        .IsNotFound();
-  };
-  for (size_t a = 0; a < events.size();) {
-    const Uuid& id = events[a].id;
-    size_t b = a + 1;
-    while (!events[a].client_id && b < events.size() && b - a < UINT32_MAX &&
-           !events[b].client_id && events[b].id.hi == id.hi &&
-           events[b].id.lo - id.lo == b - a) {
-      ++b;
-    }
-    std::string run_key;
-    if (b - a >= 2) run_key = keys::EventIdRunKey(tenant, id.hi);
-    if (b - a >= 2 && run_key_free(run_key)) {
-      g.batch.Put(db_->event_ids(), run_key,
-                  keys::EncodeEventIdRun(
-                      {id.lo, static_cast<uint32_t>(b - a), entry_at(a)}));
-    } else {
-      for (size_t k = a; k < b; ++k) {
-        g.batch.Put(db_->event_ids(), keys::EventIdKey(tenant, events[k].id),
-                    keys::EncodeEventIdEntry(entry_at(k)));
-      }
-    }
-    a = b;
+void Sequencer::PutClientEventIds(Group& g, TenantId tenant, StreamId stream,
+                                  const std::vector<ProposedEvent>& events,
+                                  StreamRevision first_revision,
+                                  GlobalPosition first_position) {
+  for (size_t k = 0; k < events.size(); ++k) {
+    if (!events[k].client_id) continue;
+    g.batch.Put(db_->event_ids(), keys::EventIdKey(tenant, events[k].id),
+                keys::EncodeEventIdEntry(
+                    {stream, StreamRevision(first_revision.value() + k),
+                     GlobalPosition(first_position.value() + k)}));
   }
+}
+
+Result<keys::EventIdEntry> Sequencer::EntryOfServerId(TenantState& tenant,
+                                                      const Uuid& id,
+                                                      GlobalPosition position) {
+  std::string record;
+  auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->events(),
+                          keys::EventKey(*tenant.id, position), &record);
+  if (s.IsNotFound()) return Status::Corruption("event id run past the log");
+  if (!s.ok()) return FromRocksDb(s);
+  auto event = DecodeEventRecord(record);
+  if (!event.has_value()) return event.error();
+  if (event->id != id) {
+    return Status::Corruption("event id run names an event of another id");
+  }
+  auto stream = ResolveStream(tenant, std::string(event->stream));
+  if (!stream.has_value()) return stream.error();
+  if (!(*stream)->id) return Status::Corruption("event of an unknown stream");
+  return keys::EventIdEntry{*(*stream)->id, event->revision, position};
 }
 
 Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
@@ -569,7 +608,7 @@ Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
   std::vector<std::optional<keys::EventIdEntry>> found;
   std::vector<std::string> lookup_keys;
   std::vector<size_t> lookup_index;  // into found, one per pair of keys
-  std::vector<uint64_t> lookup_lo;   // the id's second half
+  std::vector<Uuid> lookup_ids;      // one per pair of keys
   bool any_client_id = false;
   for (const auto& sa : req.streams) {
     for (const auto& ev : sa.events) {
@@ -584,7 +623,7 @@ Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
         lookup_keys.push_back(keys::EventIdKey(*tenant.id, ev.id));
         lookup_keys.push_back(keys::EventIdRunKey(*tenant.id, ev.id.hi));
         lookup_index.push_back(found.size() - 1);
-        lookup_lo.push_back(ev.id.lo);
+        lookup_ids.push_back(ev.id);
       }
     }
   }
@@ -603,11 +642,20 @@ Status Sequencer::CheckRetry(Group& g, TenantState& tenant,
         auto entry = keys::DecodeEventIdEntry(values[k].ToStringView());
         if (!entry) return Status::Corruption("bad event id entry");
         found[lookup_index[i]] = *entry;
+      } else if (auto run =
+                     keys::DecodeEventIdLogRun(values[k].ToStringView())) {
+        if (!run->Contains(lookup_ids[i].lo)) continue;
+        // The event says which stream and revision (rare: a client that
+        // reuses an id the server made).
+        auto entry = EntryOfServerId(tenant, lookup_ids[i],
+                                     run->PositionOf(lookup_ids[i].lo));
+        if (!entry.has_value()) return entry.error();
+        found[lookup_index[i]] = *entry;
       } else {
-        auto run = keys::DecodeEventIdRun(values[k].ToStringView());
-        if (!run) return Status::Corruption("bad event id run");
-        if (run->Contains(lookup_lo[i])) {
-          found[lookup_index[i]] = run->EntryOf(lookup_lo[i]);
+        auto old = keys::DecodeEventIdRun(values[k].ToStringView());
+        if (!old) return Status::Corruption("bad event id run");
+        if (old->Contains(lookup_ids[i].lo)) {
+          found[lookup_index[i]] = old->EntryOf(lookup_ids[i].lo);
         }
       }
     }

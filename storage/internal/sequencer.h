@@ -83,15 +83,20 @@ class Sequencer {
                                      const std::string& stream);
 
   void ApplyAppend(Group& g, AppendRequest& req, WriteOutcome& out);
-  // Stages the event_ids entries of one stream append's events, at
-  // revisions and positions from the given ones.
-  void PutEventIds(Group& g, TenantId tenant, StreamId stream,
-                   const std::vector<ProposedEvent>& events,
-                   StreamRevision first_revision,
-                   GlobalPosition first_position);
+  // Stages the event_ids entries of the ids the client chose among one
+  // stream append's events, at revisions and positions from the given ones.
+  void PutClientEventIds(Group& g, TenantId tenant, StreamId stream,
+                         const std::vector<ProposedEvent>& events,
+                         StreamRevision first_revision,
+                         GlobalPosition first_position);
   void ApplyDelete(Group& g, const DeleteRequest& req, WriteOutcome& out);
   void ApplyMetadata(Group& g, const MetadataRequest& req, WriteOutcome& out);
 
+  // Where the event at `position`, whose id the server made, was appended;
+  // Corruption unless its id is `id`.
+  Result<keys::EventIdEntry> EntryOfServerId(TenantState& tenant,
+                                             const Uuid& id,
+                                             GlobalPosition position);
   // Sets out.status to AlreadyExists or out.duplicate, as the event ids say.
   Status CheckRetry(Group& g, TenantState& tenant,
                     const std::vector<StreamState*>& streams,

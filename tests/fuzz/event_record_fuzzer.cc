@@ -28,7 +28,7 @@ bool Within(std::string_view part, std::string_view whole) {
 std::string Reencode(const EventView& v) {
   std::string record = cairn::EncodeEventRecord(
       {v.id, v.stream, v.type, v.data, v.metadata, v.context});
-  cairn::PatchEventRecord(&record, v.revision, v.time_us);
+  cairn::PatchEventRecord(&record, v.id, v.revision, v.time_us);
   return record;
 }
 

@@ -203,7 +203,8 @@ void Records(const std::filesystem::path& dir) {
   };
   for (const Seed& s : seeds) {
     std::string record = EncodeEventRecord(s.event);
-    PatchEventRecord(&record, StreamRevision(s.revision), s.time_us);
+    PatchEventRecord(&record, s.event.id, StreamRevision(s.revision),
+                     s.time_us);
     if (!DecodeEventRecord(record).has_value()) Fail(s.name);
     Write(dir, s.name, record);
   }

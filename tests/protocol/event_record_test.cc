@@ -57,17 +57,19 @@ TEST(EventRecordTest, DecodedRawIsTheWholeRecord) {
   EXPECT_EQ(out->raw.size(), record.size());
 }
 
-TEST(EventRecordTest, PatchSetsRevisionAndTimeInPlace) {
+TEST(EventRecordTest, PatchSetsIdRevisionAndTimeInPlace) {
   const NewEventRecord in = SampleEvent();
   std::string record = EncodeEventRecord(in);
   const size_t size = record.size();
-  PatchEventRecord(&record, StreamRevision(42), 1'700'000'000'123'456);
+  const Uuid id{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+  ASSERT_NE(id, in.id);
+  PatchEventRecord(&record, id, StreamRevision(42), 1'700'000'000'123'456);
   EXPECT_EQ(record.size(), size);
   auto out = DecodeEventRecord(record);
   ASSERT_TRUE(out.has_value()) << out.error().ToString();
   EXPECT_EQ(out->revision, StreamRevision(42));
   EXPECT_EQ(out->time_us, 1'700'000'000'123'456);
-  EXPECT_EQ(out->id, in.id);
+  EXPECT_EQ(out->id, id);
   EXPECT_EQ(out->stream, in.stream);
   EXPECT_EQ(out->type, in.type);
   EXPECT_EQ(out->data, in.data);
@@ -77,21 +79,23 @@ TEST(EventRecordTest, PatchSetsRevisionAndTimeInPlace) {
 
 TEST(EventRecordTest, PatchHoldsExtremeValues) {
   std::string record = EncodeEventRecord(SampleEvent());
-  PatchEventRecord(&record,
+  PatchEventRecord(&record, Uuid{UINT64_MAX, UINT64_MAX},
                    StreamRevision(std::numeric_limits<uint64_t>::max()),
                    std::numeric_limits<int64_t>::min());
   auto out = DecodeEventRecord(record);
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ(out->revision.value(), std::numeric_limits<uint64_t>::max());
   EXPECT_EQ(out->time_us, std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(out->id, (Uuid{UINT64_MAX, UINT64_MAX}));
 }
 
 TEST(EventRecordTest, PatchCanBeRepeated) {
   std::string record = EncodeEventRecord(SampleEvent());
-  PatchEventRecord(&record, StreamRevision(7), 100);
-  PatchEventRecord(&record, StreamRevision(8), 200);
+  PatchEventRecord(&record, Uuid{1, 2}, StreamRevision(7), 100);
+  PatchEventRecord(&record, Uuid{3, 4}, StreamRevision(8), 200);
   auto out = DecodeEventRecord(record);
   ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->id, (Uuid{3, 4}));
   EXPECT_EQ(out->revision, StreamRevision(8));
   EXPECT_EQ(out->time_us, 200);
 }

@@ -25,13 +25,11 @@ namespace cairn::storage::fixture {
 // How long a test waits for one write before it gives up and fails.
 inline constexpr std::chrono::seconds kWriteTimeout{30};
 
-// An event as the server builds it: a v7 id of its own (never a retry),
-// or, after another of the same append, the next id of their run.
+// An event as the server builds it: without an id, which the sequencer
+// gives it at commit.
 inline ProposedEvent NewEvent(std::string_view stream,
-                              std::string_view type = "Happened",
-                              const ProposedEvent* previous = nullptr) {
+                              std::string_view type = "Happened") {
   ProposedEvent e;
-  e.id = previous ? previous->id.NextInRun() : Uuid::NewV7();
   e.client_id = false;
   e.record = EncodeEventRecord({e.id, stream, type, "{}", "{}", "{}"});
   return e;
@@ -54,8 +52,7 @@ inline StreamAppend ToStream(const std::string& stream,
   sa.stream = stream;
   sa.expected = expected;
   for (int i = 0; i < count; ++i) {
-    sa.events.push_back(NewEvent(
-        stream, type, sa.events.empty() ? nullptr : &sa.events.back()));
+    sa.events.push_back(NewEvent(stream, type));
   }
   return sa;
 }

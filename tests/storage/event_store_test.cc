@@ -84,7 +84,6 @@ TEST_F(EventStoreTest, FirstAppendGetsRevisionZeroAndPositionZero) {
 
 TEST_F(EventStoreTest, AppendedRecordIsStoredWithRevisionAndCommitTime) {
   const ProposedEvent event = NewEvent("order-1", "OrderPlaced");
-  const Uuid id = event.id;
   StreamAppend sa;
   sa.stream = "order-1";
   sa.events.push_back(event);
@@ -95,7 +94,9 @@ TEST_F(EventStoreTest, AppendedRecordIsStoredWithRevisionAndCommitTime) {
   ASSERT_EQ(events.size(), 2u);
   auto first = DecodeEventRecord(events[0].record);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(first->id, id);
+  // The server's id, made at commit: a UUIDv7 (RFC 9562 5.7).
+  EXPECT_EQ(first->id.hi >> 12 & 0xF, 7u);
+  EXPECT_EQ(first->id.lo >> 62, 0x2u);
   EXPECT_EQ(first->stream, "order-1");
   EXPECT_EQ(first->type, "OrderPlaced");
   EXPECT_EQ(first->revision, StreamRevision(0));
@@ -481,34 +482,33 @@ TEST_F(EventStoreTest, ServerMadeIdsOfAnAppendAreKnownAsARun) {
   EXPECT_EQ(store().LogEnd("acme"), GlobalPosition(7));
 }
 
-// Server-made ids of two appends that share their first half (only a wall
-// clock set back between processes could do that): the second's go one
-// by one, and both are still known.
-TEST_F(EventStoreTest, AnIdRunWhoseKeyIsTakenIsStoredIdByIdInstead) {
-  const Uuid base = Uuid::NewV7();
-  const auto server_events = [&](const std::string& stream, uint64_t lo,
-                                 int count) {
-    StreamAppend sa;
-    sa.stream = stream;
-    for (int i = 0; i < count; ++i) {
-      ProposedEvent e;
-      e.id = Uuid{base.hi, lo + i};
-      e.client_id = false;
-      e.record =
-          EncodeEventRecord({e.id, stream, "Happened", "{}", "{}", "{}"});
-      sa.events.push_back(std::move(e));
-    }
-    return sa;
+// The first half of a run's ids is its key: when the id source gives one
+// that is taken (only a wall clock set back between processes could), the
+// sequencer draws another, and both appends' ids are still known.
+TEST_F(EventStoreTest, AnIdRunWhoseKeyIsTakenDrawsAnother) {
+  // Gives `taken` twice, then ids past it.
+  static const Uuid taken = Uuid::NewV7();
+  static int calls = 0;
+  calls = 0;
+  Options options;
+  options.durability = Durability::kWal;
+  options.new_run_id = [] {
+    return Uuid{taken.hi + (calls++ < 2 ? 0 : 1), taken.lo};
   };
-  ASSERT_TRUE(Append(store(), Request("acme", {server_events("a", base.lo, 3)}))
-                  .status.ok());
-  ASSERT_TRUE(
-      Append(store(), Request("acme", {server_events("b", base.lo + 100, 3)}))
-          .status.ok());
-  for (const auto& [stream, lo] : std::vector<std::pair<std::string, uint64_t>>{
-           {"a", base.lo}, {"b", base.lo + 100}}) {
-    const std::vector<Uuid> ids = {Uuid{base.hi, lo}, Uuid{base.hi, lo + 1},
-                                   Uuid{base.hi, lo + 2}};
+  store_.reset();
+  OpenStore(options);
+  ASSERT_TRUE(Append(store(), "acme", "a", 3).status.ok());
+  ASSERT_TRUE(Append(store(), "acme", "b", 3).status.ok());
+  EXPECT_EQ(calls, 3);
+  const std::vector<Uuid> a = Ids(ReadAll(store(), "acme", "a"));
+  const std::vector<Uuid> b = Ids(ReadAll(store(), "acme", "b"));
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(a[0], taken);
+  EXPECT_EQ(b[0], (Uuid{taken.hi + 1, taken.lo}));
+  for (const auto& [stream, ids] :
+       std::vector<std::pair<std::string, std::vector<Uuid>>>{{"a", a},
+                                                              {"b", b}}) {
     WriteOutcome retry = Append(
         store(), Request("acme", {ToStreamWithIds(
                                      stream, ExpectedRevision::Any(), ids)}));
@@ -516,6 +516,59 @@ TEST_F(EventStoreTest, AnIdRunWhoseKeyIsTakenIsStoredIdByIdInstead) {
     EXPECT_TRUE(retry.duplicate) << stream;
   }
   EXPECT_EQ(store().LogEnd("acme"), GlobalPosition(6));
+}
+
+// The server gives the ids of the events at consecutive positions of one
+// commit as one run, across appends and streams (storage/FORMAT.md,
+// event_ids), and an event a client appends with its own id breaks it.
+TEST_F(EventStoreTest, ServerMadeIdsOfACommitAreOneRunAcrossAppends) {
+  // Queued together, so that they may share a group.
+  std::vector<std::future<WriteOutcome>> outs;
+  for (const std::string stream : {"x", "y", "x", "z"}) {
+    auto promise = std::make_shared<std::promise<WriteOutcome>>();
+    outs.push_back(promise->get_future());
+    store().Append(Request("acme", {ToStream(stream, ExpectedRevision::Any(),
+                                             stream == "y" ? 2 : 1)}),
+                   [promise](WriteOutcome o) { promise->set_value(o); });
+  }
+  for (auto& f : outs) ASSERT_TRUE(f.get().status.ok());
+  // Every event, in log order: within a run, each id is the one before's
+  // next; the whole log is a few runs at most.
+  LogReadOptions options;
+  auto read = store().ReadLog("acme", options);
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  const std::vector<Uuid> ids = Ids(read->events);
+  ASSERT_EQ(ids.size(), 5u);
+  size_t runs = 1;
+  for (size_t i = 1; i < ids.size(); ++i) {
+    if (ids[i] != ids[i - 1].NextInRun()) ++runs;
+  }
+  EXPECT_LE(runs, outs.size());
+  // Each id names its event for a retry.
+  for (size_t i = 0; i < ids.size(); ++i) {
+    WriteOutcome elsewhere = Append(
+        store(),
+        Request("acme",
+                {ToStreamWithIds("other", ExpectedRevision::Any(), {ids[i]})}));
+    EXPECT_TRUE(elsewhere.status.IsAlreadyExists())
+        << i << " " << elsewhere.status.ToString();
+  }
+  // A client's id between server-made ones: the run stops before it and
+  // starts anew after it.
+  StreamAppend mixed = ToStream("m", ExpectedRevision::Any(), 3);
+  const Uuid own = Uuid::NewV7();
+  mixed.events[1] = fixture::ClientEvent("m", own);
+  ASSERT_TRUE(Append(store(), Request("acme", {mixed})).status.ok());
+  const std::vector<Uuid> m = Ids(ReadAll(store(), "acme", "m"));
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[1], own);
+  EXPECT_NE(m[2].hi, m[0].hi);
+  for (const Uuid& id : {m[0], m[2]}) {
+    WriteOutcome retry = Append(
+        store(),
+        Request("acme", {ToStreamWithIds("m", ExpectedRevision::Any(), {id})}));
+    EXPECT_TRUE(retry.duplicate) << retry.status.ToString();
+  }
 }
 
 TEST_F(EventStoreTest, SameIdInAnotherTenantIsANewEvent) {

@@ -765,15 +765,15 @@ TEST_F(InspectTest, ChecksTheEventIdRunsTheServerMade) {
     RawStore raw(dir);
     const TenantId acme = raw.Tenant("acme");
     const std::string key = keys::EventIdRunKey(acme, order1.hi);
-    auto run = keys::DecodeEventIdRun(raw.Get(raw.db().event_ids(), key));
+    auto run = keys::DecodeEventIdLogRun(raw.Get(raw.db().event_ids(), key));
     ASSERT_TRUE(run.has_value());
     ASSERT_EQ(run->count, 3u);
     run->count = 20;
-    raw.Put(raw.db().event_ids(), key, keys::EncodeEventIdRun(*run));
+    raw.Put(raw.db().event_ids(), key, keys::EncodeEventIdLogRun(*run));
     const Uuid cart3 = IdAt("cart-3", 0);
     const std::string cart3_key = keys::EventIdRunKey(acme, cart3.hi);
     std::string broken = raw.Get(raw.db().event_ids(), cart3_key);
-    broken.resize(20);
+    broken.resize(16);
     raw.Put(raw.db().event_ids(), cart3_key, broken);
   }
   InspectReport report = InspectOk(dir);
@@ -789,7 +789,52 @@ TEST_F(InspectTest, ChecksTheEventIdRunsTheServerMade) {
                      IdAt("order-2", 0).ToString());
   EXPECT_PROBLEM(report, "tenant acme: event id run " +
                              IdAt("cart-3", 0).ToString().substr(0, 18) +
-                             "-…: entry of 20 bytes is not a run");
+                             "-…: entry of 16 bytes is not a run");
+}
+
+// Format 2 kept the server's ids of one append as a run naming its stream
+// and revisions (36 bytes): such a store verifies clean, its ids are known
+// for retries, and its first writable open marks it format 3.
+TEST_F(InspectTest, AStoreOfFormatTwoVerifiesCleanAndKnowsItsIds) {
+  const Uuid order1 = IdAt("order-1", 0);
+  const std::string dir = Copy();
+  {
+    RawStore raw(dir);
+    const TenantId acme = raw.Tenant("acme");
+    const std::string key = keys::EventIdRunKey(acme, order1.hi);
+    raw.Put(raw.db().event_ids(), key,
+            keys::EncodeEventIdRun(
+                {order1.lo,
+                 3,
+                 {raw.Stream("acme", "order-1"), StreamRevision(0),
+                  GlobalPosition(Position("order-1", 0))}}));
+    std::string two;
+    keys::PutBigEndian32(&two, 2);
+    raw.Put(raw.db().directory(), keys::kFormatKey, two);
+  }
+  InspectReport report = InspectOk(dir);
+  EXPECT_EQ(report.problems_found, 0u) << Joined(report.problems);
+
+  auto opened = EventStore::Open(Options{}, dir);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  const std::vector<Uuid> ids = {order1, IdAt("order-1", 1),
+                                 IdAt("order-1", 2)};
+  WriteOutcome retry = Append(
+      **opened, Request("acme", {ToStreamWithIds(
+                                    "order-1", ExpectedRevision::Any(), ids)}));
+  ASSERT_TRUE(retry.status.ok()) << retry.status.ToString();
+  EXPECT_TRUE(retry.duplicate);
+  WriteOutcome elsewhere = Append(
+      **opened, Request("acme", {ToStreamWithIds("s", ExpectedRevision::Any(),
+                                                 {ids[1]})}));
+  EXPECT_TRUE(elsewhere.status.IsAlreadyExists())
+      << elsewhere.status.ToString();
+  (*opened)->Close();
+  opened->reset();
+  RawStore raw(dir);
+  const std::string format = raw.Get(raw.db().directory(), keys::kFormatKey);
+  ASSERT_EQ(format.size(), 4u);
+  EXPECT_EQ(keys::GetBigEndian32(format.data()), 3u);
 }
 
 TEST_F(InspectTest, NamesAMismatchedEventIdEntry) {

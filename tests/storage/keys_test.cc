@@ -202,6 +202,35 @@ TEST(KeysTest, MalformedEventIdRunsDoNotDecode) {
   EXPECT_TRUE(DecodeEventIdRun(EncodeEventIdRun({kMax64 - 2, 2, at})));
 }
 
+TEST(KeysTest, EventIdLogRunRoundTripsAndPlacesItsIds) {
+  const EventIdLogRun run{1000, 4, GlobalPosition(300)};
+  const std::string value = EncodeEventIdLogRun(run);
+  ASSERT_EQ(value.size(), kEventIdLogRunBytes);
+  // Told apart from format 2's runs and from one id's entry by its size.
+  EXPECT_FALSE(DecodeEventIdRun(value));
+  const auto decoded = DecodeEventIdLogRun(value);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->first_lo, 1000u);
+  EXPECT_EQ(decoded->count, 4u);
+  EXPECT_FALSE(decoded->Contains(999));
+  EXPECT_TRUE(decoded->Contains(1003));
+  EXPECT_FALSE(decoded->Contains(1004));
+  EXPECT_EQ(decoded->PositionOf(1002), GlobalPosition(302));
+  // A run of one id is a run.
+  EXPECT_TRUE(DecodeEventIdLogRun(EncodeEventIdLogRun({5, 1, {}})));
+}
+
+TEST(KeysTest, MalformedEventIdLogRunsDoNotDecode) {
+  EXPECT_FALSE(DecodeEventIdLogRun(EncodeEventIdLogRun({1000, 0, {}})));
+  EXPECT_FALSE(DecodeEventIdLogRun(EncodeEventIdLogRun({kMax64 - 1, 2, {}})));
+  EXPECT_FALSE(DecodeEventIdLogRun(
+      EncodeEventIdLogRun({1000, 2, GlobalPosition(kMax64 - 1)})));
+  EXPECT_TRUE(DecodeEventIdLogRun(
+      EncodeEventIdLogRun({kMax64 - 2, 2, GlobalPosition(kMax64 - 2)})));
+  EXPECT_FALSE(DecodeEventIdLogRun(std::string(19, 'x')));
+  EXPECT_FALSE(DecodeEventIdLogRun(std::string(36, 'x')));
+}
+
 TEST(KeysTest, DirectoryKeysHaveTheirDocumentedLayout) {
   EXPECT_EQ(TenantNameKey("acme"), "Tacme");
   EXPECT_EQ(LogEndKey(TenantId(0x01020304)), std::string("L\x01\x02\x03\x04"));
