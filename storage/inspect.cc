@@ -964,6 +964,23 @@ void Inspector::CheckStream(TenantCheck& c, rocksdb::Iterator* index,
   }
 }
 
+// A run of the server's ids, of either format: the positions of its ids,
+// and the stream a format 2 run names (format 3's name none).
+struct AnyIdRun {
+  keys::EventIdLogRun run;
+  std::optional<StreamId> stream;
+};
+std::optional<AnyIdRun> DecodeAnyIdRun(std::string_view value) {
+  if (auto run = keys::DecodeEventIdLogRun(value)) {
+    return AnyIdRun{*run, std::nullopt};
+  }
+  if (auto old = keys::DecodeEventIdRun(value)) {
+    return AnyIdRun{{old->first_lo, old->count, old->first.position},
+                    old->first.stream};
+  }
+  return std::nullopt;
+}
+
 // Of positions first..last, those with no event (at or past the log end,
 // or in a hole) less those `reported` already from the events' side (few:
 // at most kMaxTracked): how many, and the first of them.
@@ -1131,23 +1148,14 @@ void Inspector::CheckEventIds(TenantCheck& c) {
 void Inspector::CheckEventIdRun(TenantCheck& c, uint64_t hi,
                                 std::string_view value) {
   const TenantInfo& t = c.tenant;
-  // The run's ids {hi, first_lo + k} are at positions first + k.
-  const auto log_run = keys::DecodeEventIdLogRun(value);
-  const auto old_run = log_run ? std::nullopt : keys::DecodeEventIdRun(value);
-  keys::EventIdLogRun run;
-  if (log_run) {
-    run = *log_run;
-  } else if (old_run) {
-    run = {old_run->first_lo, old_run->count, old_run->first.position};
-  }
+  const auto decoded = DecodeAnyIdRun(value);
   // Named by its first id, or by their common first half when the rest
   // cannot be told.
   const std::string name =
-      "event id run " + (log_run || old_run
-                             ? Uuid{hi, run.first_lo}.ToString()
-                             : Uuid{hi, 0}.ToString().substr(0, 18) + "-…");
+      "event id run " + (decoded ? Uuid{hi, decoded->run.first_lo}.ToString()
+                                 : Uuid{hi, 0}.ToString().substr(0, 18) + "-…");
   const std::string where = Where(t) + name;
-  if (!log_run && !old_run) {
+  if (!decoded) {
     ++c.id_entries;
     ++c.id_accounted;
     Problem(where + ": entry of " + std::to_string(value.size()) +
@@ -1155,6 +1163,8 @@ void Inspector::CheckEventIdRun(TenantCheck& c, uint64_t hi,
             "format 2 with a count from 2, that stays below 2^64)");
     return;
   }
+  // The run's ids {hi, first_lo + k} are at positions first + k.
+  const keys::EventIdLogRun& run = decoded->run;
   c.id_entries += run.count;
   const uint64_t first = run.first_position.value();
   const uint64_t last = first + run.count - 1;
@@ -1169,11 +1179,11 @@ void Inspector::CheckEventIdRun(TenantCheck& c, uint64_t hi,
        ++it) {
     reported.push_back(first + (it->lo - run.first_lo));
   }
-  if (old_run && !t.HasStream(old_run->first.stream.value())) {
+  if (decoded->stream && !t.HasStream(decoded->stream->value())) {
     c.id_accounted += run.count - reported.size();
     Problem(where + " (" + std::to_string(run.count) +
             " ids): entry names stream id " +
-            std::to_string(old_run->first.stream.value()) +
+            std::to_string(decoded->stream->value()) +
             ", which the directory does not name");
     return;
   }
@@ -1303,22 +1313,17 @@ void Inspector::CheckEventIdRecords(TenantCheck& c) {
     const uint64_t hi =
         key.size() >= 12 ? keys::GetBigEndian64(key.data() + 4) : 0;
     if (key.size() == keys::kEventIdRunKeyBytes) {
-      const std::string_view value = scan->value().ToStringView();
-      const auto log_run = keys::DecodeEventIdLogRun(value);
-      const auto old_run =
-          log_run ? std::nullopt : keys::DecodeEventIdRun(value);
-      if (!log_run && !old_run) continue;  // reported
-      const uint64_t first_lo = log_run ? log_run->first_lo : old_run->first_lo;
-      const uint64_t count = log_run ? log_run->count : old_run->count;
-      const uint64_t first = log_run ? log_run->first_position.value()
-                                     : old_run->first.position.value();
+      const auto decoded = DecodeAnyIdRun(scan->value().ToStringView());
+      if (!decoded) continue;  // reported
+      const keys::EventIdLogRun& run = decoded->run;
+      const uint64_t first = run.first_position.value();
       // Positions at or past the log end are reported.
-      const uint64_t n =
-          first >= t.log_end ? 0 : std::min<uint64_t>(count, t.log_end - first);
+      const uint64_t n = first >= t.log_end
+                             ? 0
+                             : std::min<uint64_t>(run.count, t.log_end - first);
       for (uint64_t k = 0; k < n && !c.failed; ++k) {
-        const std::optional<StreamId> stream =
-            old_run ? std::optional(old_run->first.stream) : std::nullopt;
-        check(Uuid{hi, first_lo + k}, stream, GlobalPosition(first + k));
+        check(Uuid{hi, run.first_lo + k}, decoded->stream,
+              GlobalPosition(first + k));
       }
       continue;
     }
