@@ -71,7 +71,8 @@ struct ExpectedRevision {
 };
 
 // One event, encoded by EncodeEventRecord (protocol/event_record.h); the
-// sequencer fills in revision and time.
+// sequencer fills in revision and time, and the id unless the client chose
+// it.
 struct ProposedEvent {
   Uuid id;  // when client_id; else the sequencer sets it at commit
   // Only ids the client chose are looked up for idempotent retries; the
