@@ -93,9 +93,13 @@ struct Sequencer::Group {
     };
     std::vector<Added> records;
     // The ids the server gives this group's events of the tenant: runs
-    // over consecutive positions, each written as one event_ids entry.
-    std::vector<keys::EventIdLogRun> id_runs;
-    std::vector<uint64_t> id_run_his;  // each run's ids' first half
+    // over consecutive positions, each written as one event_ids entry
+    // keyed by its ids' first half.
+    struct IdRun {
+      uint64_t hi;
+      keys::EventIdLogRun run;
+    };
+    std::vector<IdRun> id_runs;
   };
   struct StreamChange {
     TenantId tenant;
@@ -147,12 +151,12 @@ struct Sequencer::Group {
   // of a new run (storage/FORMAT.md, "event_ids"). A failed read fails
   // the group (`failed`): the events before this one are staged already.
   Uuid ServerEventId(TenantChange& tc, GlobalPosition position) {
-    auto& runs = tc.id_runs;
-    if (!runs.empty() && runs.back().count < UINT32_MAX &&
-        runs.back().first_position.value() + runs.back().count ==
-            position.value()) {
-      keys::EventIdLogRun& run = runs.back();
-      return Uuid{tc.id_run_his.back(), run.first_lo + run.count++};
+    if (!tc.id_runs.empty()) {
+      auto& [hi, run] = tc.id_runs.back();
+      if (run.count < UINT32_MAX &&
+          run.first_position.value() + run.count == position.value()) {
+        return Uuid{hi, run.first_lo + run.count++};
+      }
     }
     // A run's key is its ids' first half, made anew for each run
     // (Uuid::NewV7 counts up within a process); only a wall clock set back
@@ -168,8 +172,7 @@ struct Sequencer::Group {
       if (s.ok()) continue;
       if (!s.IsNotFound()) failed = FromRocksDb(s);
       id_run_keys.insert(std::move(key));
-      runs.push_back({first.lo, 1, position});
-      tc.id_run_his.push_back(first.hi);
+      tc.id_runs.push_back({first.hi, {first.lo, 1, position}});
       return first;
     }
   }
@@ -371,10 +374,9 @@ void Sequencer::CommitGroup(std::vector<std::unique_ptr<Op>>& ops) {
     for (const auto& [state, tc] : g.tenants) {
       g.batch.Put(db_->directory(), keys::LogEndKey(tc.id),
                   BigEndian64(tc.next_position));
-      for (size_t r = 0; r < tc.id_runs.size(); ++r) {
-        g.batch.Put(db_->event_ids(),
-                    keys::EventIdRunKey(tc.id, tc.id_run_his[r]),
-                    keys::EncodeEventIdLogRun(tc.id_runs[r]));
+      for (const auto& [hi, run] : tc.id_runs) {
+        g.batch.Put(db_->event_ids(), keys::EventIdRunKey(tc.id, hi),
+                    keys::EncodeEventIdLogRun(run));
       }
     }
     if (g.stream_ids_used) {
